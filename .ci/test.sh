@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The whole test matrix: one tox environment per interpreter present, two at
+# a time (the machine has two cores), each one's output printed in full and
+# in order, then a summary.  Exits non-zero if any environment failed, if an
+# interpreter pyenv knows about could not be run, or if no test ran at all.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+cd "$root"
+. "$here/interpreters.sh"
+bin=$("$here/tools.sh") || exit 1
+
+envs=${TOXENVS:-$(compat_envs | paste -sd' ' -)}
+if [ -z "$envs" ]; then
+    echo "make test: no Python interpreter found (looked for python2.7 and python3.6 to python3.13)" >&2
+    exit 1
+fi
+# Every interpreter pyenv has must be in the matrix: a skipped one is a failure.
+missing=""
+if [ -z "${TOXENVS:-}" ] && command -v pyenv >/dev/null 2>&1; then
+    for full in $(pyenv versions --bare | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$'); do
+        short=${full%.*}; e="py${short/./}"
+        case " $envs " in *" $e "*) ;; *) missing="$missing $e($full)";; esac
+    done
+fi
+if [ -n "$missing" ]; then
+    echo "make test: installed interpreters that cannot be run:$missing" >&2
+    exit 1
+fi
+
+logs="$root/.tox/logs"; mkdir -p "$logs"
+jobs=${JOBS:-2}
+echo "matrix: $envs (up to $jobs at a time; logs in .tox/logs)"
+start=$(date +%s)
+# Build the sdist once; the environments install that same file in parallel.
+rm -rf "$root/.tox/dist"
+if ! "$bin/tox" --sdistonly >"$logs/sdist.log" 2>&1 </dev/null; then
+    cat "$logs/sdist.log"; echo "make test: could not build the sdist" >&2; exit 1
+fi
+sdist=$(ls "$root"/.tox/dist/*.zip "$root"/.tox/dist/*.tar.gz 2>/dev/null | head -n1)
+export sdist
+run_one() {
+    local e=$1 t0 rc
+    t0=$(date +%s)
+    "$bin/tox" -e "$e" --installpkg "$sdist" -- $PYTEST_ARGS >"$logs/$e.log" 2>&1 </dev/null
+    rc=$?
+    echo "$rc" >"$logs/$e.rc"
+    printf '  %-6s %s in %ss\n' "$e" "$([ $rc = 0 ] && echo ok || echo FAILED)" "$(( $(date +%s) - t0 ))"
+}
+export -f run_one; export bin logs PYENV_VERSION
+export PYTEST_ARGS=${PYTEST_ARGS:-}
+printf '%s\n' $envs | xargs -P "$jobs" -I{} bash -c 'run_one {}'
+
+failed=""; passed_total=0; failed_total=0; skipped_total=0
+for e in $envs; do
+    echo; echo "==================== $e ===================="
+    cat "$logs/$e.log"
+    rc=$(cat "$logs/$e.rc" 2>/dev/null || echo 99)
+    [ "$rc" = 0 ] || failed="$failed $e"
+    line=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$logs/$e.log" | tail -n1)
+    for kind in passed failed skipped; do
+        n=$(echo "$line" | grep -oE "[0-9]+ $kind" | grep -oE '^[0-9]+' || true)
+        case $kind in passed) passed_total=$((passed_total + ${n:-0}));;
+                      failed) failed_total=$((failed_total + ${n:-0}));;
+                      skipped) skipped_total=$((skipped_total + ${n:-0}));; esac
+    done
+    [ -n "$line" ] || failed="$failed $e(no-pytest-summary)"
+done
+echo
+echo "matrix finished in $(( $(date +%s) - start ))s"
+for e in $envs; do
+    printf '  %-6s %s\n' "$e" "$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$logs/$e.log" | tail -n1 | tr -d '=' | sed 's/^ *//')"
+done
+if [ "$passed_total" = 0 ]; then
+    failed="$failed (no-test-ran)"
+fi
+echo "matrix: $passed_total passed, $failed_total failed, $skipped_total skipped"
+if [ -n "$failed" ]; then
+    echo "make test: FAILED:$failed" >&2
+    exit 1
+fi

@@ -1,0 +1,18 @@
+# Quick start: `make test` (the whole matrix) and `make docs` (the walkthrough
+# site).  Both set themselves up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help test bench docs clean
+
+help:
+	@echo "make test    run the test matrix on every interpreter present (tox)"
+	@echo "make bench   run the benchmarks and print their figures"
+	@echo "make docs    build the walkthrough site into docs/_build/html"
+	@echo "make clean   remove build products and tool environments"
+
+test:
+	@bash .ci/test.sh
+
+clean:
+	rm -rf .tox .venv-tools docs/_build docs/_generated build dist *.egg-info

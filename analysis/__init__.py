@@ -1,0 +1,1 @@
+"""Trace how socketserver really works: MRO, owners and call flow."""
