@@ -2,9 +2,13 @@
 import io
 import os
 
+import pytest
+
+import analysis
 import compatserver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IN_TOX = bool(os.environ.get("TOX_ENV_NAME"))
 
 
 def _setup_cfg_version():
@@ -15,14 +19,28 @@ def _setup_cfg_version():
     raise AssertionError("setup.cfg has no version line")
 
 
+def _files(root):
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for name in filenames:
+            if not name.endswith((".pyc", ".pyo")):
+                found.add(os.path.relpath(os.path.join(dirpath, name), root))
+    return found
+
+
 def test_version_matches_setup_cfg():
     assert compatserver.__version__ == _setup_cfg_version()
 
 
-def test_tests_run_against_the_installed_package_not_the_checkout():
-    # tox installs an sdist; a test that imported the checkout instead would
-    # miss packaging mistakes (a module left out of setup.cfg, say).
-    if os.environ.get("TOX_ENV_NAME"):
-        here = os.path.dirname(os.path.abspath(compatserver.__file__))
-        assert here != os.path.join(ROOT, "compatserver")
-        assert "site-packages" in here.split(os.sep)
+@pytest.mark.skipif(not IN_TOX, reason="only meaningful against the installed sdist (tox)")
+@pytest.mark.parametrize("package", [compatserver, analysis], ids=["compatserver", "analysis"])
+def test_installed_package_is_not_the_checkout_and_has_every_file(package):
+    # tox installs the sdist; a test that imported the checkout instead would
+    # miss packaging mistakes such as a subpackage or data file left out.
+    installed = os.path.dirname(os.path.abspath(package.__file__))
+    name = package.__name__
+    assert installed != os.path.join(ROOT, name)
+    assert "site-packages" in installed.split(os.sep)
+    missing = _files(os.path.join(ROOT, name)) - _files(installed)
+    assert not missing, "files of %s missing from the installed package: %s" % (name, sorted(missing))

@@ -1,0 +1,95 @@
+"""Keep the arrows between the parts honest (../shared/STYLE.md).
+
+- ``compatserver`` never imports ``analysis``;
+- ``analysis.model`` imports nothing of the project;
+- only ``analysis.sphinxext`` imports ``sphinx``;
+- in each package only ``_compat.py`` reads ``sys.version_info`` or imports ``six``.
+
+The checks read the installed sources with :mod:`ast` (nothing is imported),
+so Python-3-only modules are parsed too; hence this file is ``_py3``.
+"""
+import ast
+import os
+
+import pytest
+
+import analysis
+import compatserver
+
+PACKAGES = {
+    "compatserver": os.path.dirname(os.path.abspath(compatserver.__file__)),
+    "analysis": os.path.dirname(os.path.abspath(analysis.__file__)),
+}
+
+
+def _modules():
+    for package, root in sorted(PACKAGES.items()):
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    path = os.path.join(dirpath, name)
+                    rel = os.path.relpath(path, os.path.dirname(root))
+                    dotted = rel[:-3].replace(os.sep, ".")
+                    if dotted.endswith(".__init__"):
+                        dotted = dotted[: -len(".__init__")]
+                    yield dotted, path
+
+
+MODULES = list(_modules())
+
+
+def imported_modules(dotted, path):
+    """Absolute names of every module the file imports, relative ones resolved."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    is_pkg = path.endswith("__init__.py")
+    package = dotted if is_pkg else dotted.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module
+            names.add(mod)
+            names.update(mod + "." + alias.name for alias in node.names)
+    return names
+
+
+def _top(names):
+    return {n.split(".")[0] for n in names}
+
+
+def test_modules_were_found():
+    found = {d for d, _ in MODULES}
+    assert {"compatserver", "analysis"} <= found
+
+
+@pytest.mark.parametrize("dotted,path", MODULES, ids=[d for d, _ in MODULES])
+def test_import_arrows(dotted, path):
+    tops = _top(imported_modules(dotted, path))
+    if dotted.startswith("compatserver"):
+        assert "analysis" not in tops, "compatserver must never import analysis"
+    if dotted == "analysis.model":
+        assert not tops & {"analysis", "compatserver"}, "model imports nothing of the project"
+    if dotted != "analysis.sphinxext":
+        assert "sphinx" not in tops, "only analysis.sphinxext imports sphinx"
+
+
+@pytest.mark.parametrize("dotted,path", MODULES, ids=[d for d, _ in MODULES])
+def test_version_logic_only_in_compat(dotted, path):
+    if dotted.rpartition(".")[2] == "_compat":
+        return
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("version_info", "hexversion"):
+            if isinstance(node.value, ast.Name) and node.value.id == "sys":
+                pytest.fail("%s:%d reads sys.%s; version decisions belong in _compat.py"
+                            % (dotted, node.lineno, node.attr))
+    assert "six" not in _top(imported_modules(dotted, path)), "six is imported only by _compat.py"
