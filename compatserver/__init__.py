@@ -1,3 +1,34 @@
-"""socketserver that behaves the same on Python 2.7 and 3.6-3.13."""
+"""socketserver that behaves the same on Python 2.7 and 3.6-3.13.
+
+``import compatserver`` replaces ``import socketserver`` (``SocketServer`` on
+Python 2.7): the same names, each a subclass of the running stdlib's class,
+with one behaviour on every interpreter.  The stdlib module itself is
+:data:`compatserver.stdlib`.
+
+``__all__`` lists every public name of the stdlib module (``BaseServer``
+included, which Python 2.7's ``__all__`` lacks), the Unix and forking
+combinations wherever ``socket.AF_UNIX`` and ``os.fork`` exist, and the
+additions :class:`TextStreamRequestHandler`, :exc:`LineTooLong` and
+:func:`is_disconnect`.
+"""
+from ._compat import stdlib
+from ._handlers import (
+    BaseRequestHandler, DatagramRequestHandler, LineTooLong,
+    StreamRequestHandler, TextStreamRequestHandler, is_disconnect)
+from ._servers import *  # noqa: F401,F403 - the names of _servers.__all__
+from . import _servers
 
 __version__ = "0.1.0"
+
+__all__ = _servers.__all__ + [
+    "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
+    "TextStreamRequestHandler", "LineTooLong", "is_disconnect",
+]
+
+# Public objects say they come from here: this is where users (and pickle,
+# and Sphinx autodoc) find them.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith(__name__ + "."):
+        _obj.__module__ = __name__
+del _name, _obj

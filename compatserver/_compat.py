@@ -1,0 +1,139 @@
+"""The one place that knows which Python is running.
+
+Every decision that depends on the interpreter is taken here, once, at
+import; the other modules import the names below and are version-blind.
+Capabilities are tested by name (``hasattr(os, "fork")``); the version is read
+only where the same name behaves differently (PEP 475's EINTR retry, the
+Python 2 file object behind ``wfile``).
+"""
+import errno
+import math
+import os
+import select
+import socket
+import sys
+import time
+
+import six
+from six.moves import socketserver as stdlib
+
+__all__ = [
+    "stdlib", "PY2", "HAS_FORK", "HAS_UNIX", "HAS_REUSEPORT", "monotonic",
+    "poll_ms", "wait_for", "socket_writer", "DISCONNECT_ERRNOS", "is_disconnect",
+    "text_type",
+]
+
+PY2 = six.PY2
+text_type = six.text_type
+
+#: Capabilities, tested by name as CPython's own socketserver.py does.
+HAS_FORK = hasattr(os, "fork")
+HAS_UNIX = hasattr(socket, "AF_UNIX")
+HAS_REUSEPORT = hasattr(socket, "SO_REUSEPORT")
+
+# time.monotonic() is 3.3+; on Python 2 wall-clock time is the best there is.
+monotonic = getattr(time, "monotonic", time.time)
+
+
+def poll_ms(timeout):
+    """Convert a timeout in seconds (or None) to poll()'s milliseconds.
+
+    Rounded up: poll(0) would turn a 0.3 ms wait into a busy loop.
+    """
+    if timeout is None:
+        return None
+    if timeout <= 0:
+        return 0
+    return int(math.ceil(timeout * 1000.0))
+
+
+if PY2:  # Python 2
+    # bpo-7978: Python 2 does not retry a wait interrupted by a signal.  The
+    # error is select.error, which is *not* an OSError/EnvironmentError on 2.7
+    # (python-future's backport catches OSError and so never retries).  Resume
+    # with the time that is left, not the whole timeout again: SocketServer's
+    # own _eintr_retry restarted the full timeout, so a signal every 10 ms made
+    # handle_request(timeout=1) last for ever.
+    def wait_for(poller, timeout):
+        """``poller.poll()`` for at most *timeout* seconds, resuming after EINTR."""
+        if timeout is None:
+            while True:  # Python 2
+                try:  # Python 2
+                    return poller.poll()  # Python 2
+                except select.error as exc:  # Python 2
+                    if exc.args[0] != errno.EINTR:  # Python 2
+                        raise  # Python 2
+        deadline = monotonic() + timeout  # Python 2
+        while True:  # Python 2
+            try:  # Python 2
+                return poller.poll(poll_ms(timeout))  # Python 2
+            except select.error as exc:  # Python 2
+                if exc.args[0] != errno.EINTR:  # Python 2
+                    raise  # Python 2
+            timeout = deadline - monotonic()  # Python 2
+            if timeout <= 0:  # Python 2
+                return []  # Python 2
+
+else:
+    def wait_for(poller, timeout):
+        """``poller.poll()`` for at most *timeout* seconds.
+
+        PEP 475 (3.5): the interpreter itself resumes an interrupted poll()
+        with the remaining time.
+        """
+        return poller.poll(poll_ms(timeout))
+
+
+if PY2:  # Python 2
+    class _SocketWriter(socket._fileobject):  # Python 2
+        """``socket._fileobject`` whose ``write()`` returns the byte count.
+
+        Python 2's ``write()`` returns None and silently applies ``str()`` to
+        its argument; Python 3's ``_SocketWriter`` / ``BufferedWriter`` return
+        the number of bytes and refuse text.
+        """
+
+        def write(self, data):  # Python 2
+            if isinstance(data, text_type):  # Python 2
+                raise TypeError("a bytes-like object is required, not 'unicode'")
+            if isinstance(data, (bytearray, memoryview)):  # Python 2
+                data = bytes(data)  # Python 2
+            elif not isinstance(data, bytes):  # Python 2
+                raise TypeError("a bytes-like object is required, not %r"
+                                % type(data).__name__)
+            socket._fileobject.write(self, data)  # Python 2
+            return len(data)  # Python 2
+
+    def socket_writer(sock, bufsize):  # Python 2
+        """The ``wfile`` of a stream handler; ``write()`` returns the count."""
+        return _SocketWriter(sock, "wb", bufsize)  # Python 2
+
+else:
+    def socket_writer(sock, bufsize):
+        """The ``wfile`` of a stream handler, exactly as Python 3.6+ makes it."""
+        if bufsize == 0:
+            # Unbuffered: sendall() on every write, so nothing is held back
+            # and a write interrupted by a signal is not truncated (bpo-26721).
+            return stdlib._SocketWriter(sock)
+        return sock.makefile("wb", bufsize)
+
+
+#: errno values that mean "the peer went away".  Python 3 raises them as
+#: BrokenPipeError / ConnectionResetError / ConnectionAbortedError; Python 2
+#: raises a bare socket.error (or IOError) carrying the same errno.
+DISCONNECT_ERRNOS = frozenset(
+    getattr(errno, name) for name in
+    ("EPIPE", "ECONNRESET", "ECONNABORTED", "ESHUTDOWN", "ENOTCONN")
+    if hasattr(errno, name))
+
+
+def is_disconnect(exc):
+    """Return True if *exc* says the other end of a socket went away.
+
+    Works on Python 2, which has no ``BrokenPipeError`` or
+    ``ConnectionResetError`` (their errno arrives in a plain
+    ``socket.error``), and on Python 3, where those are ``OSError``
+    subclasses carrying the same errno.
+    """
+    return (isinstance(exc, EnvironmentError)
+            and getattr(exc, "errno", None) in DISCONNECT_ERRNOS)
