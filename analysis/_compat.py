@@ -1,0 +1,116 @@
+"""The one place in ``analysis`` that knows which interpreter it runs on.
+
+Every other module of the tracer side imports its version-dependent names from
+here and is version-blind (STYLE.md: one ``_compat.py`` per package, decide
+once, at import).  Nothing here imports ``six``: the tracer must run in any
+interpreter, including one where only the standard library is installed.
+"""
+import sys
+import threading
+
+PY2 = sys.version_info[0] == 2
+
+if PY2:  # Python 2
+    import __builtin__ as builtins  # noqa: F401
+    import SocketServer as socketserver  # noqa: F401
+    import BaseHTTPServer as http_server  # noqa: F401
+    from thread import get_ident  # noqa: F401
+    from types import ClassType
+
+    string_types = (str, unicode)  # noqa: F821
+    CLASS_TYPES = (type, ClassType)
+
+    def is_classic(cls):
+        """Return True for a Python 2 old-style class (no ``__mro__``)."""
+        return isinstance(cls, ClassType)
+
+    def class_qualname(cls):
+        # Python 2 has no __qualname__; nested classes get their bare name.
+        return cls.__name__
+
+    def code_qualname(code):
+        return code.co_name
+
+    def func_code(func):
+        return getattr(func, "func_code", None) or getattr(func, "__code__", None)
+
+    def text(value):
+        """Return *value* as text (``unicode`` on 2), decoding bytes as UTF-8."""
+        if isinstance(value, str):
+            return value.decode("utf-8", "replace")
+        return unicode(value)  # noqa: F821
+
+else:
+    import builtins  # noqa: F401
+    import socketserver  # noqa: F401
+    import http.server as http_server  # noqa: F401
+    from threading import get_ident  # noqa: F401
+
+    string_types = (str,)
+    CLASS_TYPES = (type,)
+
+    def is_classic(cls):
+        return False
+
+    def class_qualname(cls):
+        return getattr(cls, "__qualname__", cls.__name__)
+
+    if hasattr(compile("0", "<x>", "eval"), "co_qualname"):  # 3.11+
+
+        def code_qualname(code):
+            return code.co_qualname
+
+    else:
+
+        def code_qualname(code):
+            return code.co_name
+
+    def func_code(func):
+        return getattr(func, "__code__", None)
+
+    def text(value):
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return str(value)
+
+
+#: Module names a user may write the Python 3 way; tried in this order on 2.7.
+MODULE_ALIASES = {
+    "socketserver": ("socketserver", "SocketServer"),
+    "http.server": ("http.server", "BaseHTTPServer", "SimpleHTTPServer", "CGIHTTPServer"),
+}
+
+#: The modules that hold the stdlib's server and handler classes here.
+SERVER_MODULES = (socketserver.__name__, http_server.__name__)
+
+# sys.monitoring (PEP 669, 3.12+) is the cheap hook: a callback can DISABLE
+# itself per code object, so uninteresting code costs nothing after its first
+# call.  Below 3.12 only settrace / setprofile exist.
+MONITORING = getattr(sys, "monitoring", None)
+
+# The hooks threading installs in every new thread.  3.10 added the public
+# getters; below that the only way to read them is the private attributes,
+# which exist on every version from 2.7 on.
+if hasattr(threading, "gettrace"):  # 3.10+
+
+    def threading_hooks():
+        return threading.gettrace(), threading.getprofile()
+
+else:
+
+    def threading_hooks():
+        return getattr(threading, "_trace_hook", None), getattr(threading, "_profile_hook", None)
+
+
+# frame.f_trace_lines (3.7+) lets a local trace function receive only the
+# 'return' and 'exception' events of a frame, not one call per line.
+FRAME_HAS_TRACE_LINES = sys.version_info >= (3, 7)
+
+# Flags of generator-like code objects (generators, coroutines, async
+# generators): their frames suspend and resume, which the call tree does not
+# model, so the tracer leaves them out.
+GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR|COROUTINE|ITERABLE_COROUTINE|ASYNC_GENERATOR
+
+
+def version_string():
+    return "%d.%d.%d" % tuple(sys.version_info[:3])

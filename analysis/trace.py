@@ -1,0 +1,671 @@
+"""Record the calls of a run as detached plain data (:class:`analysis.model.Trace`).
+
+::
+
+    with Tracer(modules=["socketserver", "myapp"]) as tracer:
+        run_my_server()
+    trace = tracer.trace("my-run")
+
+Three hooks, one recorder:
+
+``sys.monitoring`` (3.12+, PEP 669, the default there)
+    ``PY_START`` / ``PY_RETURN`` / ``PY_UNWIND`` events for every thread; the
+    callback returns ``DISABLE`` for a code object outside the filter, so the
+    interpreter stops calling it for that code: after warm-up, uninteresting
+    code costs nothing.
+``sys.settrace`` (the default below 3.12)
+    The global trace function sees each new frame once; it returns ``None``
+    for frames outside the filter (no more events from them) and a local
+    function that only waits for ``'return'`` otherwise (with
+    ``f_trace_lines`` off on 3.7+ so no per-line callbacks).
+``sys.setprofile``
+    Sees every call and return, C calls included; slower, kept because it
+    does not interfere with debuggers and coverage, which use settrace.
+
+The filter is decided once per code object (the module of its globals) and
+cached by code object.  The owner of a method is the class that supplies it
+in the MRO of the instance's type (``self`` / ``cls`` of the frame), so
+``ThreadingTCPServer(...).process_request`` is recorded as
+``ThreadingMixIn.process_request``.  A thread hop is recorded by wrapping
+``threading.Thread.start`` while tracing: the call that was running when a
+thread started is its ``started_by``, and that thread's first recorded call
+is the hop's ``first_call``.  ``os.fork`` is wrapped the same way, and a
+forked child writes its own calls to a file the parent merges in
+:meth:`Tracer.stop` (role ``"child"``).
+
+The tracer leaves the interpreter as it found it: it saves the previous
+``sys`` and ``threading`` hooks and restores them on :meth:`Tracer.stop`,
+and when its own callback raises it switches itself off, keeps what it had,
+and says why in ``Trace.disabled``.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+from analysis import _compat
+from analysis.model import Call, Hop, Thread, Trace, python_info
+
+__all__ = ["Tracer", "DEFAULT_TRACER", "available_tracers", "TracerError"]
+
+_MONITORING = _compat.MONITORING
+DEFAULT_TRACER = "sys.monitoring" if _MONITORING is not None else "sys.settrace"
+
+
+def available_tracers():
+    """The hooks this interpreter offers, the default first."""
+    if _MONITORING is not None:
+        return ("sys.monitoring", "sys.settrace", "sys.setprofile")
+    return ("sys.settrace", "sys.setprofile")
+
+
+class TracerError(RuntimeError):
+    """The tracer cannot start (a hook is unavailable or already in use)."""
+
+
+_SKIP = False  # cache value for code objects outside the filter
+
+
+def _doc_line(func_or_code_doc):
+    if not func_or_code_doc or not isinstance(func_or_code_doc, _compat.string_types):
+        return ""
+    for line in func_or_code_doc.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class _CodeInfo(object):
+    """What the tracer decided about one code object, computed once."""
+
+    __slots__ = ("module", "function", "file", "line", "first_arg", "doc", "owners")
+
+    def __init__(self, module, code, first_arg):
+        self.module = module
+        self.function = code.co_name
+        self.file = code.co_filename
+        self.line = code.co_firstlineno
+        self.first_arg = first_arg
+        self.doc = None  # found with the owner, from the function object
+        self.owners = {}  # type -> (owner qualname or None, owner module, doc)
+
+
+class Tracer(object):
+    """Record calls into a set of modules, in every thread, as plain data.
+
+    *modules*: module names; a code object is recorded when the
+    ``__name__`` of its globals is one of them or inside one of them
+    (``"compatserver"`` covers ``compatserver._compat``).  *tracer*: one of
+    :func:`available_tracers`, default :data:`DEFAULT_TRACER`.  *roles*:
+    ``{thread name: role}`` for threads the caller starts (``"client"``);
+    the thread that starts tracing is ``"main"``, a thread started by a
+    recorded call is ``"worker"``, any other ``"server"``.
+    """
+
+    def __init__(self, modules, tracer=None, roles=None, follow_fork=True):
+        if isinstance(modules, _compat.string_types):
+            modules = [modules]
+        modules = sorted(set(modules))
+        if not modules:
+            raise ValueError("Tracer needs at least one module to record")
+        tracer = tracer or DEFAULT_TRACER
+        if tracer not in available_tracers():
+            raise TracerError(
+                "tracer %r is not available on Python %s (available: %s)"
+                % (tracer, _compat.version_string(), ", ".join(available_tracers()))
+            )
+        self.modules = modules
+        self.kind = tracer
+        self.roles = dict(roles or {})
+        self.follow_fork = follow_fork and hasattr(os, "fork")
+        self._exact = frozenset(modules)
+        self._prefixes = tuple(m + "." for m in modules)
+        self._cache = {}
+        self._calls = []
+        self._threads = {}  # thread ident -> Thread record
+        self._thread_order = []
+        self._stacks = {}  # thread ident -> [call id, ...]
+        self._hops = []
+        self._hopped = set()
+        self._pending_starts = {}  # id(threading.Thread) -> call id that started it
+        self._lock = threading.Lock()
+        self._active = False
+        self._started = False
+        self._stopped = False
+        self.disabled = None
+        self._saved = None
+        self._tool = None
+        self._child_dir = None
+        self._children = []  # pids forked while tracing
+        self._pid = os.getpid()
+        self._in_child = False
+
+    # -- public API ----------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+        return False
+
+    def start(self):
+        """Install the hooks; the calls from now on, in every thread, are recorded."""
+        if self._started:
+            raise TracerError("a Tracer records once: make a new one")
+        self._started = True
+        self._register_thread(_compat.get_ident(), threading.current_thread().name, "main", None)
+        self._patch()
+        self._active = True
+        try:
+            self._install()
+        except Exception:
+            self._active = False
+            self._unpatch()
+            raise
+        return self
+
+    def stop(self):
+        """Remove the hooks, restore the previous ones, merge forked children's calls."""
+        if not self._started or self._stopped:
+            return
+        self._active = False
+        self._stopped = True
+        self._uninstall()
+        self._unpatch()
+        self._merge_children()
+
+    def trace(self, scenario):
+        """Return what was recorded as a :class:`~analysis.model.Trace` named *scenario*."""
+        with self._lock:
+            calls = list(self._calls)
+            threads = [self._threads[i] for i in self._thread_order]
+            hops = list(self._hops)
+        return Trace(
+            scenario=scenario,
+            python=python_info(),
+            tracer=self.kind,
+            modules=list(self.modules),
+            threads=threads,
+            calls=calls,
+            hops=hops,
+            disabled=self.disabled,
+            pid=self._pid,
+        )
+
+    # -- hooks ---------------------------------------------------------------
+
+    def _install(self):
+        if self.kind == "sys.monitoring":
+            self._install_monitoring()
+        else:
+            self._saved = (sys.gettrace(), sys.getprofile()) + _compat.threading_hooks()
+            if self.kind == "sys.settrace":
+                threading.settrace(self._global_trace)
+                sys.settrace(self._global_trace)
+            else:
+                threading.setprofile(self._profile)
+                sys.setprofile(self._profile)
+
+    def _uninstall(self):
+        if self.kind == "sys.monitoring":
+            self._uninstall_monitoring()
+            return
+        if self._saved is None:
+            return
+        old_trace, old_profile, old_thread_trace, old_thread_profile = self._saved
+        self._saved = None
+        if self.kind == "sys.settrace":
+            sys.settrace(old_trace)
+            threading.settrace(old_thread_trace)
+        else:
+            sys.setprofile(old_profile)
+            threading.setprofile(old_thread_profile)
+
+    def _install_monitoring(self):
+        mon = _MONITORING
+        tool = None
+        for candidate in (mon.PROFILER_ID, 3, 4, 5, mon.OPTIMIZER_ID, mon.DEBUGGER_ID):
+            if mon.get_tool(candidate) is None:
+                tool = candidate
+                break
+        if tool is None:
+            raise TracerError("every sys.monitoring tool id is in use")
+        mon.use_tool_id(tool, "compatserver.analysis")
+        self._tool = tool
+        events = mon.events
+        mon.register_callback(tool, events.PY_START, self._mon_start)
+        mon.register_callback(tool, events.PY_RETURN, self._mon_return)
+        mon.register_callback(tool, events.PY_UNWIND, self._mon_unwind)
+        # A code object DISABLEd by an earlier Tracer with another filter
+        # must be seen again.
+        mon.restart_events()
+        mon.set_events(tool, events.PY_START | events.PY_RETURN | events.PY_UNWIND)
+
+    def _uninstall_monitoring(self):
+        tool = self._tool
+        if tool is None:
+            return
+        self._tool = None
+        mon = _MONITORING
+        mon.set_events(tool, 0)
+        for event in (mon.events.PY_START, mon.events.PY_RETURN, mon.events.PY_UNWIND):
+            mon.register_callback(tool, event, None)
+        mon.free_tool_id(tool)
+
+    def _fail(self, exc):
+        """Switch the tracer off from inside a callback that raised."""
+        if self.disabled is None:
+            self.disabled = "tracer callback raised %s: %s; recording stopped" % (
+                type(exc).__name__,
+                exc,
+            )
+        self._active = False
+        try:
+            if self.kind == "sys.monitoring":
+                if self._tool is not None:
+                    _MONITORING.set_events(self._tool, 0)
+            elif self._saved is not None:
+                # This thread's hook now; the others see _active and go quiet.
+                if self.kind == "sys.settrace":
+                    sys.settrace(self._saved[0])
+                    threading.settrace(self._saved[2])
+                else:
+                    sys.setprofile(self._saved[1])
+                    threading.setprofile(self._saved[3])
+        except Exception:  # pragma: no cover - nothing more can be done
+            pass
+
+    # -- the decision per code object ------------------------------------
+
+    def _classify(self, code, frame):
+        if code.co_flags & _compat.GENERATOR_FLAGS or code.co_name.startswith("<"):
+            # Generators suspend and resume (not a call tree); <module>,
+            # <listcomp>, <lambda> ... are not methods a reader looks for.
+            self._cache[code] = _SKIP
+            return _SKIP
+        module = frame.f_globals.get("__name__")
+        if module is None or not (module in self._exact or module.startswith(self._prefixes)):
+            self._cache[code] = _SKIP
+            return _SKIP
+        first_arg = code.co_varnames[0] if code.co_argcount else None
+        info = _CodeInfo(module, code, first_arg)
+        self._cache[code] = info
+        return info
+
+    def _owner(self, info, code, frame):
+        """(owner, owner_module, doc) for this call, cached per receiver type."""
+        receiver = None
+        if info.first_arg is not None:
+            receiver = frame.f_locals.get(info.first_arg)
+        if receiver is None:
+            key = None
+        elif isinstance(receiver, _compat.CLASS_TYPES):
+            key = receiver  # a classmethod's cls (or a class passed first)
+        else:
+            key = getattr(receiver, "__class__", type(receiver))
+        found = info.owners.get(key)
+        if found is not None:
+            return found
+        found = None
+        if key is not None:
+            found = _find_owner(key, info.function, code)
+        if found is None:
+            func = frame.f_globals.get(info.function)
+            doc = _doc_line(func.__doc__) if _is_function_with(func, code) else ""
+            found = (None, None, doc)
+        info.owners[key] = found
+        return found
+
+    # -- recording -----------------------------------------------------------
+
+    def _register_thread(self, ident, name, role, started_by):
+        thread_id = len(self._thread_order)
+        if self._in_child:
+            thread_id = 1000000 + thread_id  # remapped when the parent merges
+        record = Thread(
+            id=thread_id,
+            name=name,
+            role=role,
+            started_by=started_by,
+            pid=os.getpid() if self._in_child else None,
+        )
+        self._threads[ident] = record
+        self._thread_order.append(ident)
+        self._stacks[ident] = []
+        return record
+
+    def _new_thread(self, ident):
+        current = threading.current_thread()
+        started_by = self._pending_starts.pop(id(current), None)
+        name = current.name
+        if name in self.roles:
+            role = self.roles[name]
+        elif started_by is not None:
+            role = "worker"
+        else:
+            role = "server"
+        record = self._register_thread(ident, name, role, started_by)
+        if started_by is not None:
+            starter = self._call_by_id(started_by)
+            if starter is not None:
+                starter.spawned_threads.append(record.id)
+        return record
+
+    def _call_by_id(self, call_id):
+        calls = self._calls
+        if 0 <= call_id < len(calls) and calls[call_id].id == call_id:
+            return calls[call_id]
+        for call in reversed(calls):
+            if call.id == call_id:
+                return call
+        return None
+
+    def _enter(self, code, frame, info):
+        ident = _compat.get_ident()
+        with self._lock:
+            thread = self._threads.get(ident)
+            if thread is None:
+                thread = self._new_thread(ident)
+            stack = self._stacks[ident]
+            owner, owner_module, doc = self._owner(info, code, frame)
+            call_id = len(self._calls)
+            if self._in_child:
+                call_id += 1000000
+            parent = stack[-1] if stack else None
+            caller = frame.f_back
+            function = info.function
+            self._calls.append(
+                Call(
+                    id=call_id,
+                    parent=parent,
+                    depth=len(stack),
+                    thread=thread.id,
+                    function=function,
+                    owner=owner,
+                    owner_module=owner_module,
+                    qualname=owner + "." + function if owner else _compat.code_qualname(code),
+                    module=info.module,
+                    file=info.file,
+                    line=info.line,
+                    call_file=caller.f_code.co_filename if caller is not None else None,
+                    call_line=caller.f_lineno if caller is not None else None,
+                    doc=doc,
+                )
+            )
+            if not stack and thread.started_by is not None and thread.id not in self._hopped:
+                self._hopped.add(thread.id)
+                self._hops.append(Hop(from_call=thread.started_by, thread=thread.id, first_call=call_id))
+            stack.append(call_id)
+
+    def _leave(self):
+        stack = self._stacks.get(_compat.get_ident())
+        if stack:
+            stack.pop()
+
+    # sys.settrace ------------------------------------------------------------
+
+    def _global_trace(self, frame, event, arg):
+        if not self._active:
+            return None
+        code = frame.f_code
+        info = self._cache.get(code)
+        if info is _SKIP:
+            return None
+        try:
+            if info is None:
+                info = self._classify(code, frame)
+                if info is _SKIP:
+                    return None
+            if _compat.FRAME_HAS_TRACE_LINES:
+                frame.f_trace_lines = False
+            self._enter(code, frame, info)
+        except Exception as exc:
+            self._fail(exc)
+            return None
+        return self._local_trace
+
+    def _local_trace(self, frame, event, arg):
+        if event == "return":
+            self._leave()
+        return self._local_trace
+
+    # sys.setprofile ----------------------------------------------------------
+
+    def _profile(self, frame, event, arg):
+        if not self._active or (event != "call" and event != "return"):
+            return
+        code = frame.f_code
+        info = self._cache.get(code)
+        if info is _SKIP:
+            return
+        try:
+            if info is None:
+                info = self._classify(code, frame)
+                if info is _SKIP:
+                    return
+            if event == "call":
+                self._enter(code, frame, info)
+            else:
+                self._leave()
+        except Exception as exc:
+            self._fail(exc)
+
+    # sys.monitoring ----------------------------------------------------------
+
+    def _mon_start(self, code, offset):
+        info = self._cache.get(code)
+        if info is _SKIP:
+            return _DISABLE
+        if not self._active:
+            return None
+        try:
+            frame = sys._getframe(1)
+            if info is None:
+                info = self._classify(code, frame)
+                if info is _SKIP:
+                    return _DISABLE
+            self._enter(code, frame, info)
+        except Exception as exc:
+            self._fail(exc)
+        return None
+
+    def _mon_return(self, code, offset, retval):
+        info = self._cache.get(code)
+        if info is _SKIP:
+            return _DISABLE
+        # None: a frame that started before the tracer did.  Never DISABLE
+        # it: the same code may be called, and recorded, later.
+        if info is not None and self._active:
+            self._leave()
+        return None
+
+    def _mon_unwind(self, code, offset, exc):
+        # PY_UNWIND cannot be DISABLEd; a dict lookup is all it costs.
+        info = self._cache.get(code)
+        if info is not None and info is not _SKIP and self._active:
+            self._leave()
+
+    # -- threads and forks ---------------------------------------------------
+
+    def _patch(self):
+        tracer = self
+        original_start = threading.Thread.start
+
+        def start(thread_self, *args, **kwargs):
+            stack = tracer._stacks.get(_compat.get_ident())
+            if tracer._active and stack:
+                tracer._pending_starts[id(thread_self)] = stack[-1]
+            return original_start(thread_self, *args, **kwargs)
+
+        start.__doc__ = original_start.__doc__
+        self._original_start = original_start
+        threading.Thread.start = start
+        self._original_fork = None
+        if self.follow_fork:
+            self._child_dir = tempfile.mkdtemp(prefix="analysis-fork-")
+            original_fork = os.fork
+            original_exit = os._exit
+
+            def fork():
+                pid = original_fork()
+                if pid == 0:
+                    tracer._become_child()
+                elif tracer._active:
+                    tracer._children.append(pid)
+                return pid
+
+            def _exit(status):
+                if tracer._in_child:
+                    tracer._write_child()
+                return original_exit(status)
+
+            self._original_fork = original_fork
+            self._original_exit = original_exit
+            os.fork = fork
+            os._exit = _exit
+
+    def _unpatch(self):
+        if getattr(self, "_original_start", None) is not None:
+            threading.Thread.start = self._original_start
+            self._original_start = None
+        if self._original_fork is not None:
+            os.fork = self._original_fork
+            os._exit = self._original_exit
+            self._original_fork = None
+
+    def _become_child(self):
+        # In the forked child: the thread that forked goes on as the child's
+        # only thread, with a fresh record; its calls are written at _exit.
+        ident = _compat.get_ident()
+        parent_stack = list(self._stacks.get(ident) or [])
+        started_by = parent_stack[-1] if parent_stack else None
+        self._lock = threading.Lock()  # another thread may have held it at fork
+        self._in_child = True
+        self._child_first = len(self._calls)
+        self._child_thread_first = len(self._thread_order)
+        thread = self._register_thread(ident, "child-%d" % os.getpid(), "child", started_by)
+        self._stacks[ident] = parent_stack
+        self._child_thread = thread
+
+    def _write_child(self):
+        if self._child_dir is None:
+            return
+        try:
+            data = {
+                "pid": os.getpid(),
+                "calls": [c.to_dict() for c in self._calls[self._child_first:]],
+                "threads": [self._threads[i].to_dict() for i in self._thread_order[self._child_thread_first:]],
+                "hops": [h.to_dict() for h in self._hops if h.thread >= 1000000],
+            }
+            path = os.path.join(self._child_dir, "%d.json" % os.getpid())
+            with open(path + ".tmp", "w") as stream:
+                json.dump(data, stream)
+            os.rename(path + ".tmp", path)
+        except Exception:  # the child must still exit
+            pass
+
+    def _merge_children(self, timeout=5.0):
+        directory = self._child_dir
+        if directory is None:
+            return
+        self._child_dir = None
+        try:
+            deadline = time.time() + timeout
+            pending = set(self._children)
+            while pending and time.time() < deadline:
+                for pid in list(pending):
+                    if os.path.exists(os.path.join(directory, "%d.json" % pid)) or not _alive(pid):
+                        pending.discard(pid)
+                if pending:
+                    time.sleep(0.01)
+            for pid in self._children:
+                path = os.path.join(directory, "%d.json" % pid)
+                if not os.path.exists(path):
+                    continue
+                with open(path) as stream:
+                    data = json.load(stream)
+                self._merge_child(data)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _merge_child(self, data):
+        call_map = {}
+        thread_map = {}
+        for t in data["threads"]:
+            new_id = len(self._thread_order)
+            thread_map[t["id"]] = new_id
+            record = Thread.from_dict(dict(t, id=new_id))
+            key = ("child", data["pid"], t["id"])
+            self._threads[key] = record
+            self._thread_order.append(key)
+        base = len(self._calls)
+        for offset, c in enumerate(data["calls"]):
+            call_map[c["id"]] = base + offset
+        for c in data["calls"]:
+            parent = c["parent"]
+            self._calls.append(
+                Call.from_dict(
+                    dict(
+                        c,
+                        id=call_map[c["id"]],
+                        parent=call_map.get(parent, parent),
+                        thread=thread_map.get(c["thread"], c["thread"]),
+                        spawned_threads=[thread_map.get(t, t) for t in c["spawned_threads"]],
+                    )
+                )
+            )
+        for t in data["threads"]:
+            record = self._threads[("child", data["pid"], t["id"])]
+            first = [call_map[c["id"]] for c in data["calls"] if c["thread"] == t["id"]]
+            if record.started_by is not None:
+                self._hops.append(
+                    Hop(from_call=record.started_by, thread=record.id, first_call=first[0] if first else None)
+                )
+                starter = self._calls[record.started_by] if record.started_by < len(self._calls) else None
+                if starter is not None and starter.id == record.started_by:
+                    starter.spawned_threads.append(record.id)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _is_function_with(obj, code):
+    return _compat.func_code(obj) is code if obj is not None and callable(obj) else False
+
+
+def _find_owner(cls, name, code):
+    """The class in *cls*'s MRO whose ``__dict__`` holds the function of *code*."""
+    from analysis.mro import linearize, qualified_name
+
+    try:
+        order = linearize(cls)
+    except Exception:
+        return None
+    for klass in order:
+        value = vars(klass).get(name)
+        if value is None:
+            continue
+        func = value
+        if isinstance(value, (staticmethod, classmethod)):
+            func = value.__func__
+        elif isinstance(value, property):
+            func = None
+            for accessor in (value.fget, value.fset, value.fdel):
+                if _compat.func_code(accessor) is code:
+                    func = accessor
+        if func is not None and _compat.func_code(func) is code:
+            return (_compat.class_qualname(klass), klass.__module__, _doc_line(func.__doc__))
+    return None
+
+
+_DISABLE = _MONITORING.DISABLE if _MONITORING is not None else None
