@@ -14,5 +14,9 @@ help:
 test:
 	@bash .ci/test.sh
 
+# BENCH_ARGS passes options on, e.g. make bench BENCH_ARGS="--only server --pythons 3.13".
+bench:
+	@bin=$$(bash .ci/tools.sh) && "$$bin/python" benchmarks/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf .tox .venv-tools docs/_build docs/_generated build dist *.egg-info
