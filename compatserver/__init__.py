@@ -9,18 +9,22 @@ with one behaviour on every interpreter.  The stdlib module itself is
 included, which Python 2.7's ``__all__`` lacks), the Unix and forking
 combinations wherever ``socket.AF_UNIX`` and ``os.fork`` exist, and the
 additions :class:`TextStreamRequestHandler`, :exc:`LineTooLong` and
-:func:`is_disconnect`.
+:func:`is_disconnect`, and the thread-pool servers (:class:`ThreadPoolMixIn`,
+:class:`ThreadPoolTCPServer`, :class:`ThreadPoolUDPServer` and, with
+``AF_UNIX``, :class:`ThreadPoolUnixStreamServer` and
+:class:`ThreadPoolUnixDatagramServer`).
 """
 from ._compat import stdlib
 from ._handlers import (
     BaseRequestHandler, DatagramRequestHandler, LineTooLong,
     StreamRequestHandler, TextStreamRequestHandler, is_disconnect)
 from ._servers import *  # noqa: F401,F403 - the names of _servers.__all__
-from . import _servers
+from ._pool import *  # noqa: F401,F403 - the names of _pool.__all__
+from . import _pool, _servers
 
 __version__ = "0.1.0"
 
-__all__ = _servers.__all__ + [
+__all__ = _servers.__all__ + _pool.__all__ + [
     "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
     "TextStreamRequestHandler", "LineTooLong", "is_disconnect",
 ]
