@@ -484,7 +484,7 @@ class Step(_Record):
 
     __slots__ = (
         "index", "owner", "function", "qualname", "module", "file", "line",
-        "call_line", "thread", "role", "hop", "note", "call", "depth",
+        "call_line", "thread", "role", "hop", "note", "call", "depth", "call_file",
     )
     _fields = (
         ("index", _MISSING),
@@ -501,6 +501,7 @@ class Step(_Record):
         ("note", ""),
         ("call", None),   # the Call.id in the trace this step came from
         ("depth", 0),     # nesting below the flow's start, for indentation
+        ("call_file", None),  # the file of call_line (threading.py for a hop)
     )
 
 

@@ -18,6 +18,7 @@ clients) and, for the ``compat-`` scenarios, ``compatserver``.
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -27,7 +28,7 @@ from analysis import _compat, examples
 from analysis.mro import UnknownClass, resolve
 from analysis.trace import Tracer
 
-__all__ = ["SCENARIOS", "Scenario", "ScenarioError", "run", "names", "scenario_classes"]
+__all__ = ["SCENARIOS", "Scenario", "ScenarioError", "run", "record", "names", "get", "scenario_classes"]
 
 POLL_INTERVAL = 0.05
 
@@ -101,6 +102,10 @@ def _compatserver():
     try:
         import compatserver
     except ImportError as exc:
+        if "six" in str(exc):
+            raise ScenarioError(
+                "compatserver needs six, which %s lacks (pip install six)" % (sys.executable,)
+            )
         raise ScenarioError("the compat- scenarios need compatserver importable: %s" % (exc,))
     return compatserver
 
@@ -111,18 +116,24 @@ _HANDLER_BASES = {
 }
 
 
+_COMPAT_HANDLERS = {}
+
+
 def _compat_handler(kind):
-    """The example handler's methods on compatserver's handler base."""
+    """The example handler's methods on compatserver's handler base (made once)."""
     compatserver = _compatserver()
     if kind == "http":
         return examples.HelloHTTPHandler  # the stdlib's, served by a compat server
+    if kind in _COMPAT_HANDLERS:
+        return _COMPAT_HANDLERS[kind]
     base_name, example = _HANDLER_BASES[kind]
     base = getattr(compatserver, base_name, None)
     if base is None:
         raise ScenarioError("compatserver has no %s" % base_name)
     namespace = dict((k, v) for k, v in vars(example).items() if k in ("handle", "__doc__"))
     namespace["__module__"] = examples.__name__
-    return type(example.__name__, (base,), namespace)
+    handler = _COMPAT_HANDLERS[kind] = type(example.__name__, (base,), namespace)
+    return handler
 
 
 def _compat_server(name):
@@ -314,3 +325,32 @@ def _join_new_threads(before, timeout):
         if thread in before or thread is threading.current_thread():
             continue
         thread.join(max(0.0, deadline - time.time()))
+
+
+def record(name, out, tracer=None, server=None, handler=None):
+    """Run scenario *name* and write its trace, flow and MRO set under *out*.
+
+    The files are ``out/<name>/<X.Y.Z>.trace.json``, ``.flow.json`` and
+    ``.mro.json`` (see :mod:`analysis.versions`).  Returns the version string.
+    """
+    from analysis import flow as flow_module
+    from analysis import mro as mro_module
+    from analysis.model import MROSet
+
+    scenario = get(name)
+    server_cls, handler_cls = scenario_classes(scenario, server, handler)
+    trace = run(name, tracer=tracer, server=server, handler=handler)
+    flow = flow_module.build(trace, start="__init__", target=scenario.target)
+    mros = MROSet(classes=[mro_module.analyze(server_cls), mro_module.analyze(handler_cls)])
+    version = _compat.version_string()
+    directory = os.path.join(out, name)
+    try:
+        os.makedirs(directory)
+    except OSError:
+        if not os.path.isdir(directory):
+            raise
+    base = os.path.join(directory, version)
+    trace.dump(base + ".trace.json")
+    flow.dump(base + ".flow.json")
+    mros.dump(base + ".mro.json")
+    return version
