@@ -1,0 +1,512 @@
+"""Turn the analysis model, and the stdlib source it points at, into reST text.
+
+Pure functions, like :mod:`analysis.render_dot`: they take model records
+and source text that the caller has already read (a list of lines) and return
+reStructuredText, deterministic and sorted.  Reading files, warning about bad
+input and parsing the text into nodes is the Sphinx extension's job
+(:mod:`analysis.sphinxext`).
+
+Source is scanned line by line, not with :mod:`ast`: Python 2.7's
+``SocketServer.py`` has ``print`` statements that Python 3 cannot parse, and
+the walkthrough shows 2.7's source next to 3.13's.
+
+Python 3 only (the renderers run where Sphinx runs); written for 3.6+.
+"""
+import re
+
+from analysis.model import DiffRow, FlowDiff
+from analysis.render_dot import short_name, step_callers
+
+__all__ = [
+    "lexer_for",
+    "scan_classes",
+    "find_class",
+    "find_def",
+    "block_end",
+    "instance_attributes",
+    "excerpt_ranges",
+    "code_blocks",
+    "mro_table",
+    "attribute_owner_table",
+    "flow_steps",
+    "diff_flows",
+    "flowdiff_table",
+    "owner_diff_table",
+    "class_presence_table",
+]
+
+_CLASS = re.compile(r"^(\s*)class\s+(\w+)\s*(?:\((.*)\))?\s*:")
+_DEF = r"^(\s*)def\s+%s\s*\("
+_IF = re.compile(r"^(\s*)if\s+(.*?):\s*(#.*)?$")
+_HEADER = re.compile(
+    r"^\s*(if|elif|else|for|while|try|except|finally|with|def|class|async)\b.*:\s*(#.*)?$"
+)
+_SELF_ASSIGN = re.compile(r"^\s*self\.(\w+)\s*(?::[^=]*)?=[^=]")
+
+
+def lexer_for(version):
+    """The Pygments lexer for the source of Python *version* (``"2.7.18"``...)."""
+    return "python2" if version.split(".")[0] == "2" else "python3"
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _is_code(line):
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _in_string(lines):
+    """For each line, whether it starts inside a triple-quoted string.
+
+    Good enough for stdlib source: counts the triple quotes of each kind,
+    ignoring those inside a string of the other kind on the same line.
+    """
+    inside = []
+    state = None  # None, '"""' or "'''"
+    for line in lines:
+        inside.append(state is not None)
+        i = 0
+        while i < len(line):
+            if state is None and line[i] == "#":
+                break
+            quote = line[i:i + 3]
+            if quote in ('"""', "'''"):
+                if state is None:
+                    state = quote
+                elif state == quote:
+                    state = None
+                i += 3
+                continue
+            i += 1
+    return inside
+
+
+def block_end(lines, start):
+    """Last line (1-based) of the block whose header is line *start* (1-based).
+
+    The block ends before the next code line indented no deeper than the
+    header; trailing blank and comment lines are not part of it.  A header
+    spread over several lines (a long ``def``) is followed to its colon.
+    """
+    indent = _indent(lines[start - 1])
+    last = start
+    i = start
+    # Follow a multi-line header: parentheses still open.
+    depth = lines[start - 1].count("(") - lines[start - 1].count(")")
+    while depth > 0 and i < len(lines):
+        i += 1
+        depth += lines[i - 1].count("(") - lines[i - 1].count(")")
+        last = i
+    strings = _in_string(lines)
+    for j in range(i + 1, len(lines) + 1):
+        line = lines[j - 1]
+        if strings[j - 1]:
+            last = j
+            continue
+        if not _is_code(line):
+            continue
+        if _indent(line) <= indent:
+            break
+        last = j
+    return last
+
+
+def scan_classes(lines):
+    """Every class statement of a module: ``[(name, [bases], guard, line)]``.
+
+    *guard* is the condition of the enclosing ``if`` statements joined with
+    ``and`` (``hasattr(os, "fork")``), or ``""`` for an unconditional class.
+    Only module-level classes and classes under module-level ``if`` blocks
+    count; classes nested in functions or classes do not.
+    """
+    found = []
+    frames = []  # open compound statements: [(indent, keyword, condition)]
+    strings = _in_string(lines)
+    for number, line in enumerate(lines, 1):
+        if strings[number - 1] or not _is_code(line):
+            continue
+        indent = _indent(line)
+        while frames and indent <= frames[-1][0]:
+            frames.pop()
+        only_ifs = all(keyword == "if" for _, keyword, _ in frames)
+        match = _CLASS.match(line)
+        if match and only_ifs:
+            bases = [b.strip() for b in (match.group(3) or "").split(",") if b.strip()]
+            guard = " and ".join(c for _, _, c in frames)
+            found.append((match.group(2), bases, guard, number))
+        keyword = _HEADER.match(line)
+        if keyword:
+            condition = ""
+            match = _IF.match(line)
+            if match and keyword.group(1) == "if":
+                condition = match.group(2).strip()
+            frames.append((indent, keyword.group(1), condition))
+    return found
+
+
+def find_class(lines, name):
+    """Line (1-based) of the first ``class name`` statement, or ``None``."""
+    strings = _in_string(lines)
+    for number, line in enumerate(lines, 1):
+        match = _CLASS.match(line)
+        if match and match.group(2) == name and not strings[number - 1]:
+            return number
+    return None
+
+
+def find_def(lines, owner, function):
+    """``(first, last)`` lines of ``owner.function``'s definition, or ``None``.
+
+    *owner* is a class name (qualified or not) or ``None``/``""`` for a
+    module-level function.  Decorators above the ``def`` are included.
+    """
+    if owner:
+        start = find_class(lines, short_name(owner))
+        if start is None:
+            return None
+        end = block_end(lines, start)
+        body = [n for n in range(start + 1, end + 1) if _is_code(lines[n - 1])]
+        if not body:
+            return None
+        indent = _indent(lines[body[0] - 1])
+        span = range(start + 1, end + 1)
+    else:
+        indent, span = 0, range(1, len(lines) + 1)
+    pattern = re.compile(_DEF % re.escape(function))
+    for number in span:
+        match = pattern.match(lines[number - 1])
+        if match and len(match.group(1)) == indent:
+            first = number
+            while first > 1 and lines[first - 2].strip().startswith("@"):
+                first -= 1
+            return first, block_end(lines, number)
+    return None
+
+
+def instance_attributes(lines, owner, function="__init__"):
+    """Names ``owner.function`` assigns on ``self`` (``self.x = ...``), in order."""
+    span = find_def(lines, owner, function)
+    if span is None:
+        return []
+    names = []
+    for number in range(span[0], span[1] + 1):
+        match = _SELF_ASSIGN.match(lines[number - 1])
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
+
+
+def excerpt_ranges(first, last, emphasize, max_lines=36, context=3):
+    """The line ranges to show of a definition spanning *first*..*last*.
+
+    A short definition is shown whole.  A long one shows its head (the
+    ``def`` line and a few after it) and a window of *context* lines around
+    each emphasized line, merging windows that touch.  Returns sorted,
+    non-overlapping ``[(a, b)]`` within *first*..*last*.
+    """
+    if last - first + 1 <= max_lines:
+        return [(first, last)]
+    wanted = [(first, min(last, first + context))]
+    for line in sorted(set(emphasize)):
+        if first <= line <= last:
+            wanted.append((max(first, line - context), min(last, line + context)))
+    wanted.sort()
+    merged = [list(wanted[0])]
+    for a, b in wanted[1:]:
+        if a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [tuple(r) for r in merged]
+
+
+def _indent_block(text, prefix="   "):
+    return "\n".join(prefix + line if line.strip() else "" for line in text.split("\n"))
+
+
+def code_blocks(lines, first, last, emphasize=(), language="python3", caption=None,
+                max_lines=36):
+    """reST ``code-block`` directive(s) showing *lines* ``first``..``last``.
+
+    Line numbers are the file's own; *emphasize* lines (file numbers) are
+    highlighted.  A long definition is cut to its head and the windows
+    around the emphasized lines (:func:`excerpt_ranges`), each part its own
+    numbered block, with a ``...`` line between them.  *caption* goes on the
+    first block.
+    """
+    parts = []
+    ranges = excerpt_ranges(first, last, emphasize, max_lines=max_lines)
+    for n, (a, b) in enumerate(ranges):
+        marks = [str(line - a + 1) for line in sorted(set(emphasize)) if a <= line <= b]
+        options = ["   :linenos:", "   :lineno-start: %d" % a]
+        if marks:
+            options.append("   :emphasize-lines: %s" % ",".join(marks))
+        if caption and n == 0:
+            options.append("   :caption: %s" % caption)
+        body = "\n".join(line.rstrip("\r\n").expandtabs(8) for line in lines[a - 1:b])
+        parts.append(".. code-block:: %s\n%s\n\n%s\n" % (
+            language, "\n".join(options), _indent_block(body)))
+    return "\n.. code-block:: text\n\n   ...\n\n".join(parts)
+
+
+def _literal(text):
+    return "``%s``" % text if text else ""
+
+
+def _table(header, rows, widths=None, title=None):
+    """A reST list-table."""
+    out = [".. list-table::%s" % (" " + title if title else ""), "   :header-rows: 1"]
+    if widths:
+        out.append("   :widths: %s" % " ".join(str(w) for w in widths))
+    out.append("")
+    for row in [header] + rows:
+        out.append("   * - %s" % (row[0] or ""))
+        for cell in row[1:]:
+            out.append("     - %s" % (cell or ""))
+    return "\n".join(out) + "\n"
+
+
+# -- MRO ---------------------------------------------------------------------
+
+
+def mro_table(mro, names=None):
+    """The attributes of ``mro.cls``: name, kind, owner, what it shadows, how.
+
+    *names* limits the rows to those names, in that order; ``None`` lists
+    every attribute except the dunder protocol inherited from ``object``,
+    sorted by name.
+    """
+    by_name = dict((a.name, a) for a in mro.attributes)
+    if names is None:
+        rows = [a for a in sorted(mro.attributes, key=lambda a: a.name)
+                if not (a.name.startswith("__") and short_name(a.owner) == "object")]
+    else:
+        rows = [by_name[n] for n in names if n in by_name]
+    body = []
+    for a in rows:
+        where = "line %s" % a.line if a.line else ""
+        body.append([
+            _literal(a.name), a.kind, _literal(short_name(a.owner)),
+            ", ".join(_literal(short_name(s)) for s in a.shadows),
+            a.override or "", where,
+        ])
+    return _table(["attribute", "kind", "owner", "shadows", "override", "defined at"],
+                  body, widths=[22, 10, 18, 22, 10, 10])
+
+
+def attribute_owner_table(mro, names, instance_owners):
+    """Who supplies each name in *names* to ``mro.cls``.
+
+    A class attribute's owner comes from the MRO; a name that is not one
+    but is assigned on ``self`` is looked up in *instance_owners*
+    (``{name: "TCPServer.__init__"}``); anything else is absent from this
+    version.
+    """
+    by_name = dict((a.name, a) for a in mro.attributes)
+    body = []
+    for name in names:
+        a = by_name.get(name)
+        if a is not None:
+            doc = (a.doc or "").strip().split("\n")[0]
+            body.append([_literal(name), "%s (%s)" % (_literal(short_name(a.owner)), a.kind),
+                         ", ".join(_literal(short_name(s)) for s in a.shadows), doc])
+        elif name in instance_owners:
+            body.append([_literal(name), "instance attribute, set in %s"
+                         % _literal(instance_owners[name]), "", ""])
+        else:
+            body.append([_literal(name), "**absent in this version**", "", ""])
+    return _table(["name", "supplied by", "shadows", "docstring (first line)"],
+                  body, widths=[20, 32, 18, 30])
+
+
+# -- flows -------------------------------------------------------------------
+
+
+def _basename(path):
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def flow_steps(flow, sources, version, explanations=None, shadows=None, max_lines=36):
+    """One block of reST per step of *flow*, each with its real source excerpt.
+
+    *sources* maps a file name (as in the steps) to its lines; a step whose
+    file is not there gets no excerpt (the caller warns).  Each step says
+    where it is defined, in which thread it runs and which line called it,
+    then shows the definition with its ``def`` line and the lines that make
+    the flow's next calls emphasized.  *explanations* maps a function name
+    or ``Owner.function`` to a sentence (written once, for every version);
+    *shadows* maps a function name to the classes the owner's definition
+    shadows (from the MRO).
+    """
+    explanations = explanations or {}
+    shadows = shadows or {}
+    steps = flow.steps
+    callers = step_callers(steps)
+    calls_made = {}
+    for i, caller in enumerate(callers):
+        if caller is not None and not steps[i].hop and steps[i].call_line:
+            calls_made.setdefault(caller, []).append(steps[i].call_line)
+    out = []
+    lexer = lexer_for(version)
+    for i, step in enumerate(steps):
+        owner = short_name(step.owner) if step.owner else ""
+        title = "%d. %s" % (step.index, step.qualname)
+        out.append(".. rubric:: %s\n" % title)
+        facts = ["%s is defined in %s at line %d" % (
+            _literal(step.qualname), _literal(_basename(step.file)), step.line)]
+        if step.hop:
+            facts.append("it is the first call of a new thread, %s (%s), started by step %d"
+                         % (_literal(step.thread), step.role, steps[i - 1].index if i else 0))
+        elif callers[i] is not None and step.call_line:
+            facts.append("step %d calls it at line %d, in the %s thread (%s)" % (
+                steps[callers[i]].index, step.call_line, step.role, _literal(step.thread)))
+        else:
+            facts.append("it runs in the %s thread (%s)" % (step.role, _literal(step.thread)))
+        text = "; ".join(facts) + "."
+        if shadows.get(step.function) and owner:
+            text += " %s's definition comes first in the MRO and shadows %s." % (
+                _literal(owner),
+                ", ".join(_literal(short_name(s)) for s in shadows[step.function]))
+        out.append(text + "\n")
+        if step.note:
+            out.append("Its docstring: *%s*\n" % step.note.strip().replace("*", "\\*"))
+        why = explanations.get("%s.%s" % (owner, step.function), explanations.get(step.function))
+        if why:
+            out.append(why.strip() + "\n")
+        lines = sources.get(step.file)
+        if lines and 0 < step.line <= len(lines):
+            last = block_end(lines, step.line)
+            emphasize = [step.line] + [n for n in calls_made.get(i, []) if step.line <= n <= last]
+            caption = "%s, Python %s, lines %d-%d" % (_literal(_basename(step.file)), version,
+                                                      step.line, last)
+            out.append(code_blocks(lines, step.line, last, emphasize, lexer, caption,
+                                   max_lines=max_lines))
+    return "\n".join(out)
+
+
+def _step_keys(flow):
+    """``[(key, step)]``: the function name, ``name#2`` for its second occurrence."""
+    counts = {}
+    keyed = []
+    for step in flow.steps:
+        counts[step.function] = counts.get(step.function, 0) + 1
+        n = counts[step.function]
+        keyed.append((step.function if n == 1 else "%s#%d" % (step.function, n), step))
+    return keyed
+
+
+def diff_flows(flows, scenario=None):
+    """A :class:`~analysis.model.FlowDiff` of ``[(version, Flow)]``, oldest first.
+
+    Steps are matched by :func:`_step_keys`.  Rows follow the flows' order,
+    a step that only some versions have placed after the step it follows
+    there.  Status: ``same`` (everywhere, one owner), ``owner-changed``
+    (everywhere, another class supplies it somewhere), ``added`` (absent
+    from the first version), ``removed`` (present in the first, absent
+    later).
+    """
+    order = []
+    per_key = {}
+    for version, flow in flows:
+        previous = None
+        for key, step in _step_keys(flow):
+            if key not in per_key:
+                per_key[key] = {"qualname": step.qualname, "owners": {}}
+                order.insert(order.index(previous) + 1 if previous is not None else 0, key)
+            per_key[key]["owners"][version] = step.owner
+            per_key[key]["qualname"] = step.qualname
+            previous = key
+    versions = [v for v, _ in flows]
+    rows = []
+    for key in order:
+        owners = per_key[key]["owners"]
+        per_version = dict((v, owners.get(v)) for v in versions)
+        present = [v for v in versions if v in owners]
+        if len(present) == len(versions):
+            status = "same" if len(set(owners.values())) == 1 else "owner-changed"
+        elif versions[0] not in owners:
+            status = "added"
+        else:
+            status = "removed"
+        rows.append(DiffRow(key=key, qualname=per_key[key]["qualname"], status=status,
+                            per_version=per_version))
+    return FlowDiff(scenario=scenario, versions=versions, rows=rows)
+
+
+def flowdiff_table(diff):
+    """The rows of a :class:`~analysis.model.FlowDiff`: one column per version.
+
+    A cell names the class that supplies the step there, or ``-`` where the
+    step is absent; the last column is the row's status.
+    """
+    header = ["step"] + ["Python %s" % v for v in diff.versions] + ["status"]
+    body = []
+    for row in diff.rows:
+        cells = [_literal(row.key)]
+        for version in diff.versions:
+            owner = row.per_version.get(version)
+            cells.append(_literal(short_name(owner)) if owner else "-")
+        cells.append(row.status if row.status == "same" else "**%s**" % row.status)
+        body.append(cells)
+    return _table(header, body)
+
+
+def owner_diff_table(mros, names=None, only_changes=False):
+    """Who supplies each attribute, per version: ``mros`` is ``[(version, MRO)]``.
+
+    Rows are the attribute names (*names*, or every non-dunder name any
+    version has, sorted); a cell is the owner there or ``-``.  With
+    *only_changes*, rows whose owner is the same everywhere are left out.
+    """
+    if names is None:
+        seen = set()
+        for _, mro in mros:
+            seen.update(a.name for a in mro.attributes
+                        if not (a.name.startswith("__") and short_name(a.owner) == "object"))
+        names = sorted(seen)
+    body = []
+    for name in names:
+        cells = []
+        for _, mro in mros:
+            owner = None
+            for a in mro.attributes:
+                if a.name == name:
+                    owner = short_name(a.owner)
+                    break
+            cells.append(owner)
+        if only_changes and len(set(cells)) == 1:
+            continue
+        body.append([_literal(name)] + [_literal(c) if c else "-" for c in cells])
+    if not body:
+        return "Every attribute has the same owner on %s.\n" % ", ".join(
+            "Python %s" % v for v, _ in mros)
+    return _table(["attribute"] + ["Python %s" % v for v, _ in mros], body)
+
+
+def class_presence_table(per_version):
+    """Which classes each version's module defines: ``[(version, scan_classes(...))]``.
+
+    A cell is ``yes``, ``if <guard>`` for a class defined only when a
+    capability exists, or ``-``.  Rows follow the first version's order,
+    classes new in later versions after.
+    """
+    order = []
+    for _, classes in per_version:
+        for name, _, _, _ in classes:
+            if name not in order and not name.startswith("_"):
+                order.append(name)
+    body = []
+    for name in order:
+        cells = [_literal(name)]
+        for _, classes in per_version:
+            cell = "-"
+            for other, _, guard, _ in classes:
+                if other == name:
+                    cell = "if %s" % _literal(guard) if guard else "yes"
+                    break
+            cells.append(cell)
+        body.append(cells)
+    return _table(["class"] + ["Python %s" % v for v, _ in per_version], body)

@@ -1,0 +1,107 @@
+"""A chat server: each line a client sends goes to every other client (2.7 and 3.x).
+
+    python chat.py serve 9997       # then: nc 127.0.0.1 9997, in two terminals
+    python chat.py --demo           # two clients chat, one leaves, then stop
+"""
+from __future__ import print_function
+
+import socket
+import sys
+import threading
+
+try:
+    import socketserver
+except ImportError:
+    import SocketServer as socketserver
+
+
+class ChatHandler(socketserver.StreamRequestHandler):
+    """One client: register, relay its lines, unregister when it leaves."""
+
+    def setup(self):
+        socketserver.StreamRequestHandler.setup(self)   # not super(): 2.7's classes are old-style
+        self.request.settimeout(60)   # a client that stops reading cannot block the others
+        with self.server.lock:
+            self.server.clients.add(self)
+
+    def handle(self):
+        self.wfile.write(b"* welcome\n")    # registered by now: the client may talk
+        self.broadcast(b"* joined\n")
+        while True:
+            try:
+                line = self.rfile.readline(4097)
+            except (socket.error, OSError):     # reset or timed out: treat as gone
+                break
+            if not line:
+                break
+            self.broadcast(line)
+
+    def finish(self):
+        with self.server.lock:                  # forget the client first, then close
+            self.server.clients.discard(self)
+        self.broadcast(b"* left\n")
+        try:
+            socketserver.StreamRequestHandler.finish(self)
+        except (socket.error, OSError):         # the client vanished mid-flush
+            pass
+
+    def broadcast(self, line):
+        who = ("%s:%d: " % self.client_address).encode("ascii")
+        with self.server.lock:
+            others = [c for c in self.server.clients if c is not self]
+        for other in others:
+            try:
+                other.wfile.write(who + line)
+                other.wfile.flush()
+            except (socket.error, OSError):
+                pass                            # that client's own thread cleans it up
+
+
+class ChatServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, handler):
+        socketserver.TCPServer.__init__(self, address, handler)
+        self.clients = set()
+        self.lock = threading.Lock()
+
+
+def main(argv):
+    if argv[:1] == ["--demo"]:
+        server = ChatServer(("127.0.0.1", 0), ChatHandler)
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        try:
+            address = server.server_address
+            alice = socket.create_connection(address, timeout=10)
+            alice_in = alice.makefile("rb")
+            print(alice_in.readline().decode().strip())    # welcome: alice is registered
+            bob = socket.create_connection(address, timeout=10)
+            print(alice_in.readline().split(b": ", 1)[1].decode().strip())  # bob joined
+            bob.sendall(b"hi alice\n")
+            print(alice_in.readline().split(b": ", 1)[1].decode().strip())
+            bob.close()
+            print(alice_in.readline().split(b": ", 1)[1].decode().strip())  # bob left
+            alice_in.close()
+            alice.close()
+        finally:
+            server.shutdown()
+            thread.join(10)
+            server.server_close()
+    elif argv[:1] == ["serve"]:
+        server = ChatServer(("127.0.0.1", int(argv[1])), ChatHandler)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    else:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
