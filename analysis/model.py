@@ -69,6 +69,13 @@ class SchemaError(ValueError):
     """Data that is not a document (or record) this version of the model can read."""
 
 
+def _q(value):
+    # repr() without Python 2's u'' prefix on strings read from JSON.
+    if isinstance(value, (type(u""), str)):
+        return "'%s'" % (value,)
+    return repr(value)
+
+
 def python_info():
     """Describe the running interpreter the way every document does.
 
@@ -85,7 +92,7 @@ def python_info():
 
 def _check_python(value, where):
     if not isinstance(value, dict):
-        raise SchemaError("%s: 'python' must be an object, got %r" % (where, value))
+        raise SchemaError("%s: 'python' must be an object, got %s" % (where, _q(value)))
     for key in ("version", "implementation", "executable", "hexversion"):
         if key not in value:
             raise SchemaError("%s: 'python' lacks %r" % (where, key))
@@ -221,10 +228,10 @@ class _Document(_Record):
             )
         schema = data.get("schema")
         if schema != cls.SCHEMA:
-            raise SchemaError("expected schema %r, got %r" % (cls.SCHEMA, schema))
+            raise SchemaError("expected schema %s, got %s" % (_q(cls.SCHEMA), _q(schema)))
         version = data.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise SchemaError("%s: bad schema_version %r" % (cls.SCHEMA, version))
+            raise SchemaError("%s: bad schema_version %s" % (cls.SCHEMA, _q(version)))
         if version > cls.SCHEMA_VERSION:
             raise SchemaError(
                 "%s schema_version %d is newer than this code reads (%d): upgrade compatserver"
@@ -568,7 +575,7 @@ def load(path):
     cls = _DOCUMENTS.get(schema)
     if cls is None:
         raise SchemaError(
-            "%s: unknown schema %r (known: %s)" % (path, schema, ", ".join(sorted(_DOCUMENTS)))
+            "%s: unknown schema %s (known: %s)" % (path, _q(schema), ", ".join(sorted(_DOCUMENTS)))
         )
     try:
         return cls.from_dict(data)

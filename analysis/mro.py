@@ -122,14 +122,19 @@ def linearize(cls):
     return list(cls.__mro__)
 
 
-def c3(cls):
+def c3(cls, bases_of=None):
     """Compute the C3 linearization of *cls* from its bases (the Python 2.3+ rule).
 
     Independent of ``__mro__``; used to show, and test, that the order the
-    interpreter uses is C3 for new-style classes.  Raises ``TypeError`` when
-    no consistent order exists.
+    interpreter uses is C3 for new-style classes.  *bases_of* maps a class to
+    its bases (default ``cls.__bases__``), so a hierarchy that Python would
+    refuse to create can be checked too.  Raises ``TypeError`` when no
+    consistent order exists.
     """
-    sequences = [c3(base) for base in cls.__bases__] + [list(cls.__bases__)]
+    if bases_of is None:
+        bases_of = _bases
+    bases = list(bases_of(cls))
+    sequences = [c3(base, bases_of) for base in bases] + [bases]
     result = [cls]
     while True:
         sequences = [s for s in sequences if s]
@@ -140,11 +145,18 @@ def c3(cls):
             if not any(head in s[1:] for s in sequences):
                 break
         else:
-            raise TypeError("no consistent method resolution order for %s" % qualified_name(cls))
+            raise TypeError(
+                "no consistent method resolution order for %s"
+                % (qualified_name(cls) if isinstance(cls, _compat.CLASS_TYPES) else cls)
+            )
         result.append(head)
         for seq in sequences:
             if seq[0] is head:
                 del seq[0]
+
+
+def _bases(cls):
+    return cls.__bases__
 
 
 def _kind_and_function(value):

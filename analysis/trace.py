@@ -125,9 +125,11 @@ class Tracer(object):
         self._prefixes = tuple(m + "." for m in modules)
         self._cache = {}
         self._calls = []
-        self._threads = {}  # thread ident -> Thread record
-        self._thread_order = []
-        self._stacks = {}  # thread ident -> [call id, ...]
+        # Per thread: .thread (its Thread record) and .stack (call ids).  A
+        # thread-local, not a dict by thread ident: idents are reused as soon
+        # as a thread ends, and a new thread must get a new record.
+        self._local = threading.local()
+        self._thread_records = []
         self._hops = []
         self._hopped = set()
         self._pending_starts = {}  # id(threading.Thread) -> call id that started it
@@ -158,7 +160,7 @@ class Tracer(object):
         if self._started:
             raise TracerError("a Tracer records once: make a new one")
         self._started = True
-        self._register_thread(_compat.get_ident(), threading.current_thread().name, "main", None)
+        self._register_thread(threading.current_thread().name, "main", None)
         self._patch()
         self._active = True
         try:
@@ -183,7 +185,7 @@ class Tracer(object):
         """Return what was recorded as a :class:`~analysis.model.Trace` named *scenario*."""
         with self._lock:
             calls = list(self._calls)
-            threads = [self._threads[i] for i in self._thread_order]
+            threads = list(self._thread_records)
             hops = list(self._hops)
         return Trace(
             scenario=scenario,
@@ -289,7 +291,11 @@ class Tracer(object):
             self._cache[code] = _SKIP
             return _SKIP
         module = frame.f_globals.get("__name__")
-        if module is None or not (module in self._exact or module.startswith(self._prefixes)):
+        if (
+            module is None
+            or module == __name__  # never the tracer itself (start/stop run while it is on)
+            or not (module in self._exact or module.startswith(self._prefixes))
+        ):
             self._cache[code] = _SKIP
             return _SKIP
         first_arg = code.co_varnames[0] if code.co_argcount else None
@@ -323,8 +329,8 @@ class Tracer(object):
 
     # -- recording -----------------------------------------------------------
 
-    def _register_thread(self, ident, name, role, started_by):
-        thread_id = len(self._thread_order)
+    def _register_thread(self, name, role, started_by):
+        thread_id = len(self._thread_records)
         if self._in_child:
             thread_id = 1000000 + thread_id  # remapped when the parent merges
         record = Thread(
@@ -334,12 +340,12 @@ class Tracer(object):
             started_by=started_by,
             pid=os.getpid() if self._in_child else None,
         )
-        self._threads[ident] = record
-        self._thread_order.append(ident)
-        self._stacks[ident] = []
+        self._thread_records.append(record)
+        self._local.thread = record
+        self._local.stack = []
         return record
 
-    def _new_thread(self, ident):
+    def _new_thread(self):
         current = threading.current_thread()
         started_by = self._pending_starts.pop(id(current), None)
         name = current.name
@@ -349,7 +355,7 @@ class Tracer(object):
             role = "worker"
         else:
             role = "server"
-        record = self._register_thread(ident, name, role, started_by)
+        record = self._register_thread(name, role, started_by)
         if started_by is not None:
             starter = self._call_by_id(started_by)
             if starter is not None:
@@ -366,12 +372,12 @@ class Tracer(object):
         return None
 
     def _enter(self, code, frame, info):
-        ident = _compat.get_ident()
+        local = self._local
         with self._lock:
-            thread = self._threads.get(ident)
+            thread = getattr(local, "thread", None)
             if thread is None:
-                thread = self._new_thread(ident)
-            stack = self._stacks[ident]
+                thread = self._new_thread()
+            stack = local.stack
             owner, owner_module, doc = self._owner(info, code, frame)
             call_id = len(self._calls)
             if self._in_child:
@@ -403,7 +409,7 @@ class Tracer(object):
             stack.append(call_id)
 
     def _leave(self):
-        stack = self._stacks.get(_compat.get_ident())
+        stack = getattr(self._local, "stack", None)
         if stack:
             stack.pop()
 
@@ -497,7 +503,7 @@ class Tracer(object):
         original_start = threading.Thread.start
 
         def start(thread_self, *args, **kwargs):
-            stack = tracer._stacks.get(_compat.get_ident())
+            stack = getattr(tracer._local, "stack", None)
             if tracer._active and stack:
                 tracer._pending_starts[id(thread_self)] = stack[-1]
             return original_start(thread_self, *args, **kwargs)
@@ -541,16 +547,14 @@ class Tracer(object):
     def _become_child(self):
         # In the forked child: the thread that forked goes on as the child's
         # only thread, with a fresh record; its calls are written at _exit.
-        ident = _compat.get_ident()
-        parent_stack = list(self._stacks.get(ident) or [])
+        parent_stack = list(getattr(self._local, "stack", None) or [])
         started_by = parent_stack[-1] if parent_stack else None
         self._lock = threading.Lock()  # another thread may have held it at fork
         self._in_child = True
         self._child_first = len(self._calls)
-        self._child_thread_first = len(self._thread_order)
-        thread = self._register_thread(ident, "child-%d" % os.getpid(), "child", started_by)
-        self._stacks[ident] = parent_stack
-        self._child_thread = thread
+        self._child_thread_first = len(self._thread_records)
+        thread = self._register_thread("child-%d" % os.getpid(), "child", started_by)
+        self._local.stack = parent_stack
 
     def _write_child(self):
         if self._child_dir is None:
@@ -559,7 +563,7 @@ class Tracer(object):
             data = {
                 "pid": os.getpid(),
                 "calls": [c.to_dict() for c in self._calls[self._child_first:]],
-                "threads": [self._threads[i].to_dict() for i in self._thread_order[self._child_thread_first:]],
+                "threads": [t.to_dict() for t in self._thread_records[self._child_thread_first:]],
                 "hops": [h.to_dict() for h in self._hops if h.thread >= 1000000],
             }
             path = os.path.join(self._child_dir, "%d.json" % os.getpid())
@@ -596,13 +600,13 @@ class Tracer(object):
     def _merge_child(self, data):
         call_map = {}
         thread_map = {}
+        records = {}
         for t in data["threads"]:
-            new_id = len(self._thread_order)
+            new_id = len(self._thread_records)
             thread_map[t["id"]] = new_id
             record = Thread.from_dict(dict(t, id=new_id))
-            key = ("child", data["pid"], t["id"])
-            self._threads[key] = record
-            self._thread_order.append(key)
+            records[t["id"]] = record
+            self._thread_records.append(record)
         base = len(self._calls)
         for offset, c in enumerate(data["calls"]):
             call_map[c["id"]] = base + offset
@@ -620,14 +624,14 @@ class Tracer(object):
                 )
             )
         for t in data["threads"]:
-            record = self._threads[("child", data["pid"], t["id"])]
+            record = records[t["id"]]
             first = [call_map[c["id"]] for c in data["calls"] if c["thread"] == t["id"]]
             if record.started_by is not None:
                 self._hops.append(
                     Hop(from_call=record.started_by, thread=record.id, first_call=first[0] if first else None)
                 )
-                starter = self._calls[record.started_by] if record.started_by < len(self._calls) else None
-                if starter is not None and starter.id == record.started_by:
+                starter = self._call_by_id(record.started_by)
+                if starter is not None:
                     starter.spawned_threads.append(record.id)
 
 

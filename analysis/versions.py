@@ -1,7 +1,9 @@
 """Record one scenario under every interpreter found, in parallel.
 
 Interpreters come from ``--pythons`` (versions such as ``2.7`` or paths),
-else from pyenv (the versions in ``PYENV_VERSION``, or every installed one),
+else from pyenv (the versions joined in ``PYENV_VERSION``, ``2.7.18:3.13.0``,
+or every installed one when it names only one: pyenv's shims set it to the
+version they resolved),
 else from ``PATH`` (``python2.7`` ... ``python3.14``).  Where the checkout has
 a tox environment for that version (``.tox/py313/bin/python``) it is used
 instead of the bare interpreter, because it has ``six``, which the
@@ -86,6 +88,10 @@ def _pyenv_interpreters():
     if root is None:
         return []
     wanted = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+    if len(wanted) < 2:
+        # pyenv's shims export the one version they resolved into every
+        # child; a single version is that, not a choice of interpreters.
+        wanted = []
     versions_dir = os.path.join(root, "versions")
     try:
         installed = sorted(os.listdir(versions_dir))

@@ -1,0 +1,261 @@
+"""analysis.trace: owners through the MRO, filters, hops, and leaving no trace behind."""
+import json
+import sys
+import threading
+
+import pytest
+
+from analysis import trace as trace_module
+from analysis.trace import Tracer, TracerError, available_tracers
+
+HERE = __name__  # the module filter that records this file's code
+TRACERS = list(available_tracers())
+
+
+class Base(object):
+    def method(self):
+        """Base's method."""
+        return self.helper() + 1
+
+    def helper(self):
+        return 1
+
+    @classmethod
+    def build(cls):
+        return cls()
+
+
+class Child(Base):
+    def helper(self):
+        return 2
+
+
+class GrandChild(Child):
+    pass
+
+
+def plain_function():
+    """A function of no class."""
+    return json.dumps([1])  # json is not in the filter
+
+
+def generator():
+    yield 1
+
+
+def run_sample():
+    obj = GrandChild.build()
+    obj.method()
+    plain_function()
+    list(generator())
+
+
+@pytest.fixture(autouse=True)
+def no_hooks_left():
+    before = (sys.gettrace(), sys.getprofile())
+    yield
+    assert (sys.gettrace(), sys.getprofile()) == before
+    assert threading.Thread.start.__name__ == "start"
+    assert threading.Thread.start.__module__ == "threading"
+
+
+def record(kind, func, *args):
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        func(*args)
+    return tracer.trace("sample")
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_owner_is_the_class_that_supplies_the_method(kind):
+    trace = record(kind, run_sample)
+    assert [(c.qualname, c.depth) for c in trace.calls] == [
+        ("run_sample", 0),
+        ("Base.build", 1),
+        ("Base.method", 1),  # called on a GrandChild: owned by Base, never GrandChild.method
+        ("Child.helper", 2),  # Base.method calls self.helper(): Child's override
+        ("plain_function", 1),
+    ]
+    sample, build, method, helper, plain = trace.calls
+    assert (method.owner, method.owner_module, method.function) == ("Base", HERE, "method")
+    assert build.owner == "Base"  # a classmethod, found from cls
+    assert helper.parent == method.id and method.parent == sample.id and sample.parent is None
+    assert helper.call_line == Base.method.__code__.co_firstlineno + 2
+    assert helper.call_file == __file__.replace(".pyc", ".py")
+    assert method.line == Base.method.__code__.co_firstlineno
+    assert method.doc == "Base's method."
+    assert plain.owner is None and plain.doc == "A function of no class."
+    assert trace.tracer == kind
+    assert trace.modules == [HERE]
+    assert [(t.id, t.role) for t in trace.threads] == [(0, "main")]
+    assert trace.disabled is None
+
+
+def test_default_tracer_is_the_cheapest_hook():
+    expected = "sys.monitoring" if hasattr(sys, "monitoring") else "sys.settrace"
+    assert trace_module.DEFAULT_TRACER == expected == TRACERS[0]
+    assert record(None, run_sample).tracer == expected
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_trace_is_detached_plain_data(kind):
+    data = record(kind, run_sample).to_dict()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                assert isinstance(k, str) or type(k).__name__ == "unicode"
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        else:
+            assert value is None or type(value).__name__ in ("str", "unicode", "int", "long", "bool"), value
+
+    walk(data)
+
+
+def test_module_filter_prefix_and_exclusion():
+    from analysis import examples
+
+    tracer = Tracer(["analysis"])  # a package covers its modules
+    with tracer:
+        examples.UpperStreamHandler.handle.__doc__  # attribute access: no call
+        run_sample()  # this test module: outside the filter
+    assert tracer.trace("x").calls == []
+    with pytest.raises(ValueError):
+        Tracer([])
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_previous_hooks_are_restored(kind):
+    def previous_trace(frame, event, arg):
+        return None
+
+    def previous_profile(frame, event, arg):
+        return None
+
+    old_thread_hooks = trace_module._compat.threading_hooks()
+    sys.settrace(previous_trace)
+    sys.setprofile(previous_profile)
+    threading.settrace(previous_trace)
+    threading.setprofile(previous_profile)
+    try:
+        tracer = Tracer([HERE], tracer=kind)
+        with tracer:
+            run_sample()
+        assert sys.gettrace() is previous_trace
+        assert sys.getprofile() is previous_profile
+        assert trace_module._compat.threading_hooks() == (previous_trace, previous_profile)
+    finally:
+        sys.settrace(None)
+        sys.setprofile(None)
+        threading.settrace(old_thread_hooks[0])
+        threading.setprofile(old_thread_hooks[1])
+    assert len(tracer.trace("x").calls) == 5
+
+
+@pytest.mark.skipif(not hasattr(sys, "monitoring"), reason="sys.monitoring is 3.12+")
+def test_monitoring_tool_id_is_released_and_disable_is_reset():
+    mon = sys.monitoring
+    before = [mon.get_tool(i) for i in range(6)]
+    first = record("sys.monitoring", run_sample)
+    assert [mon.get_tool(i) for i in range(6)] == before
+    # A second tracer sees the code the first one's filter DISABLEd.
+    tracer = Tracer(["json"], tracer="sys.monitoring")
+    with tracer:
+        plain_function()
+    assert len(first.calls) == 5
+    assert [c.qualname for c in tracer.trace("json").calls][:1] == ["dumps"]
+
+
+class Exploding(object):
+    @property
+    def __class__(self):
+        raise RuntimeError("boom")
+
+    def method(self):
+        return 1
+
+
+def explode_midway():
+    run_sample()
+    Exploding().method()  # the tracer's owner lookup raises here
+    run_sample()  # not recorded: the tracer is off
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_failing_callback_switches_the_tracer_off(kind):
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        explode_midway()
+        assert sys.gettrace() is None or kind == "sys.setprofile"
+        assert sys.getprofile() is None
+    trace = tracer.trace("x")
+    assert trace.disabled == "tracer callback raised RuntimeError: boom; recording stopped"
+    assert [c.qualname for c in trace.calls] == [
+        "explode_midway", "run_sample", "Base.build", "Base.method", "Child.helper", "plain_function"
+    ]
+
+
+def worker(results):
+    results.append(Child().helper())
+
+
+def start_worker(results):
+    thread = threading.Thread(target=worker, args=(results,), name="the-worker")
+    thread.start()
+    thread.join(10)
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_thread_hop_is_recorded(kind):
+    results = []
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        start_worker(results)
+        other = threading.Thread(target=worker, args=(results,), name="helper")
+        other.start()  # started outside any recorded call
+        other.join(10)
+    assert results == [2, 2]
+    trace = tracer.trace("hop")
+    start = trace.calls[0]
+    assert start.qualname == "start_worker"
+    threads = dict((t.name, t) for t in trace.threads)
+    assert (threads["the-worker"].role, threads["the-worker"].started_by) == ("worker", start.id)
+    assert (threads["helper"].role, threads["helper"].started_by) == ("server", None)
+    assert start.spawned_threads == [threads["the-worker"].id]
+    first = [c for c in trace.calls if c.thread == threads["the-worker"].id][0]
+    assert first.qualname == "worker" and first.parent is None and first.depth == 0
+    assert [h.to_dict() for h in trace.hops] == [
+        {"from_call": start.id, "thread": threads["the-worker"].id, "first_call": first.id}
+    ]
+    assert first.call_file.replace(".pyc", ".py").endswith("threading.py")
+
+
+def test_roles_by_thread_name():
+    tracer = Tracer([HERE], roles={"helper": "client"})
+    with tracer:
+        thread = threading.Thread(target=worker, args=([],), name="helper")
+        thread.start()
+        thread.join(10)
+    assert [(t.name, t.role) for t in tracer.trace("x").threads][1] == ("helper", "client")
+
+
+def test_generators_are_left_out():
+    tracer = Tracer([HERE])
+    with tracer:
+        list(generator())
+    assert tracer.trace("x").calls == []
+
+
+def test_unavailable_tracer_and_second_start():
+    with pytest.raises(TracerError) as info:
+        Tracer([HERE], tracer="sys.nothing")
+    assert str(info.value).startswith("tracer 'sys.nothing' is not available on Python ")
+    tracer = Tracer([HERE])
+    with tracer:
+        pass
+    with pytest.raises(TracerError):
+        tracer.start()
+    tracer.stop()  # a second stop is harmless
