@@ -187,7 +187,7 @@ def classes_dot(classes, name="classes", highlight=()):
     ``MixIn``) are drawn as notes; classes in *highlight* bold.
     """
     known = set(cls for cls, _, _ in classes)
-    out = [_header(name, "BT", ", newrank=true")]
+    out = [_header(name, "LR", ", ranksep=0.5")]
     mixins = []
     for cls, bases, guard in classes:
         attrs = []
@@ -205,11 +205,10 @@ def classes_dot(classes, name="classes", highlight=()):
         shown = [b for b in bases if b in known]
         for position, base in enumerate(shown, 1):
             label = ", label=%s" % quote(str(position)) if len(shown) > 1 else ""
-            style = ', style=dashed, color="#b08800"' if base.endswith("MixIn") else ""
+            style = (', style=dashed, color="#b08800"'
+                     if base.endswith("MixIn") else "")
             out.append("  %s -> %s [%s%s];\n" % (
                 quote(cls), quote(base), "arrowhead=empty" + style, label))
-    if mixins:
-        out.append("  { rank=same; %s }\n" % "; ".join(quote(m) for m in mixins))
     out.append("}\n")
     return "".join(out)
 
@@ -231,23 +230,23 @@ def _threads(steps):
 def step_callers(steps):
     """For each step, the index (0-based) of the step that called it, or ``None``.
 
-    The caller is the nearest earlier step of the same thread one level less
-    deep; a hop step's caller is the step just before it (the one that
-    started the thread); the first step has none.
+    The caller is the nearest earlier step of the same thread that is less
+    deep.  A hop step (the first of a new thread) was started by the nearest
+    earlier step less deep than it in any thread (the flow records the hop
+    one level below the call that started the thread).  A step at the
+    flow's top level (an entry such as the constructor or
+    ``serve_forever``) has no caller.
     """
     callers = []
     for i, step in enumerate(steps):
         caller = None
-        if i and step.hop:
+        for j in range(i - 1, -1, -1):
+            other = steps[j]
+            if other.depth < step.depth and (step.hop or other.thread == step.thread):
+                caller = j
+                break
+        if caller is None and step.hop and i:
             caller = i - 1
-        else:
-            for j in range(i - 1, -1, -1):
-                other = steps[j]
-                if other.thread == step.thread and other.depth < step.depth:
-                    caller = j
-                    break
-            if caller is None and i and not step.hop:
-                caller = i - 1 if steps[i - 1].thread == step.thread else None
         callers.append(caller)
     return callers
 

@@ -33,6 +33,7 @@ __all__ = [
     "flowdiff_table",
     "owner_diff_table",
     "class_presence_table",
+    "class_guards",
 ]
 
 _CLASS = re.compile(r"^(\s*)class\s+(\w+)\s*(?:\((.*)\))?\s*:")
@@ -329,6 +330,23 @@ def _basename(path):
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def _calls_directly(caller, step, sources):
+    """Whether *step*'s call line lies inside *caller*'s definition.
+
+    A flow step only records the call line, not its file: a call made from
+    a module that was not recorded (``selectors`` calling ``fileno()``, say)
+    has a line number of another file, so the line must also be inside the
+    caller and mention the function.
+    """
+    lines = sources.get(caller.file)
+    if not step.call_line or not lines or not 0 < caller.line <= len(lines):
+        return False
+    if not caller.line <= step.call_line <= block_end(lines, caller.line):
+        return False
+    # A constructor is called through the class (``self.RequestHandlerClass(...)``).
+    return step.function == "__init__" or step.function in lines[step.call_line - 1]
+
+
 def flow_steps(flow, sources, version, explanations=None, shadows=None, max_lines=36):
     """One block of reST per step of *flow*, each with its real source excerpt.
 
@@ -338,8 +356,8 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
     then shows the definition with its ``def`` line and the lines that make
     the flow's next calls emphasized.  *explanations* maps a function name
     or ``Owner.function`` to a sentence (written once, for every version);
-    *shadows* maps a function name to the classes the owner's definition
-    shadows (from the MRO).
+    *shadows* maps ``(owner class name, function)`` to the classes that
+    definition shadows (from the MRO).
     """
     explanations = explanations or {}
     shadows = shadows or {}
@@ -347,7 +365,8 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
     callers = step_callers(steps)
     calls_made = {}
     for i, caller in enumerate(callers):
-        if caller is not None and not steps[i].hop and steps[i].call_line:
+        if caller is not None and not steps[i].hop and _calls_directly(
+                steps[caller], steps[i], sources):
             calls_made.setdefault(caller, []).append(steps[i].call_line)
     out = []
     lexer = lexer_for(version)
@@ -360,16 +379,20 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
         if step.hop:
             facts.append("it is the first call of a new thread, %s (%s), started by step %d"
                          % (_literal(step.thread), step.role, steps[i - 1].index if i else 0))
-        elif callers[i] is not None and step.call_line:
+        elif callers[i] is not None and _calls_directly(steps[callers[i]], step, sources):
             facts.append("step %d calls it at line %d, in the %s thread (%s)" % (
                 steps[callers[i]].index, step.call_line, step.role, _literal(step.thread)))
+        elif callers[i] is not None:
+            facts.append("it runs during step %d, called from code outside the recorded "
+                         "modules, in the %s thread (%s)" % (
+                             steps[callers[i]].index, step.role, _literal(step.thread)))
         else:
             facts.append("it runs in the %s thread (%s)" % (step.role, _literal(step.thread)))
         text = "; ".join(facts) + "."
-        if shadows.get(step.function) and owner:
+        if shadows.get((owner, step.function)):
             text += " %s's definition comes first in the MRO and shadows %s." % (
                 _literal(owner),
-                ", ".join(_literal(short_name(s)) for s in shadows[step.function]))
+                ", ".join(_literal(short_name(s)) for s in shadows[(owner, step.function)]))
         out.append(text + "\n")
         if step.note:
             out.append("Its docstring: *%s*\n" % step.note.strip().replace("*", "\\*"))
@@ -510,3 +533,33 @@ def class_presence_table(per_version):
             cells.append(cell)
         body.append(cells)
     return _table(["class"] + ["Python %s" % v for v, _ in per_version], body)
+
+
+def class_guards(classes, version):
+    """Which classes of ``[(name, bases, guard)]`` exist only under a condition.
+
+    One bullet per condition (in source order) listing its classes, and one
+    for the ``Forking*`` classes defined unconditionally, if any: those
+    import everywhere and fail only when they call ``os.fork()``.
+    """
+    groups = []
+    for name, _, guard in classes:
+        if guard:
+            for condition, names in groups:
+                if condition == guard:
+                    names.append(name)
+                    break
+            else:
+                groups.append((guard, [name]))
+    unguarded_forking = [n for n, _, g in classes if n.startswith("Forking") and not g]
+    out = []
+    for condition, names in groups:
+        out.append("- only ``if %s``: %s" % (condition, ", ".join(_literal(n) for n in names)))
+    if unguarded_forking:
+        out.append("- defined unconditionally although they need ``os.fork()``: %s; where "
+                   "``os`` has no ``fork`` (Windows) they import, and fail when a request "
+                   "comes" % ", ".join(_literal(n) for n in unguarded_forking))
+    if not out:
+        return "Every class is defined unconditionally on Python %s.\n" % version
+    return "Classes that depend on the platform, on Python %s:\n\n%s\n" % (
+        version, "\n".join(out))

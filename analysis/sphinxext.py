@@ -25,6 +25,7 @@ Directives (every one takes ``:python: X.Y[.Z]`` unless said otherwise, and
     from that interpreter's stdlib with the lines that matter emphasized.
     ``:view:`` picks among ``diagram, steps``; ``:from:`` / ``:to:`` cut the
     flow to the steps between two functions (``name`` or ``Owner.name``).
+    ``:until: name`` ends the cut just before that step.
     The content, optional, is ``name: sentence`` entries (continuation
     lines indented): why a step does what it does, written once for every
     version.
@@ -330,22 +331,33 @@ def _parse_explanations(content):
     return entries
 
 
-def _cut(flow, start, stop, path):
-    """The steps of *flow* from the step named *start* to the one named *stop*."""
+def _cut(flow, options, path):
+    """The steps of *flow* from ``:from:`` to ``:to:`` (or before ``:until:``)."""
     steps = flow.steps
+    start, stop, until = options.get("from"), options.get("to"), options.get("until")
 
     def find(name, after):
         for i in range(after, len(steps)):
             if name in (steps[i].function, steps[i].qualname):
                 return i
-        raise InputError("no step %r in the recorded flow (steps: %s)" % (
-            name, ", ".join(s.qualname for s in steps)), path)
+        raise InputError("no step %r in the recorded flow of Python %s (steps: %s)" % (
+            name, flow.python["version"], ", ".join(s.qualname for s in steps)), path)
 
     first = find(start, 0) if start else 0
-    last = find(stop, first) if stop else len(steps) - 1
+    last = len(steps) - 1
+    if stop:
+        last = find(stop, first)
+    elif until:
+        last = find(until, first) - 1
+    if last < first:
+        raise InputError("no steps between %r and %r" % (start, until), path)
     return model.Flow(scenario=flow.scenario, python=flow.python, start=steps[first].function,
                       target=steps[last].function, steps=steps[first:last + 1],
                       tracer=flow.tracer)
+
+
+_CUT_OPTIONS = {"from": directives.unchanged, "to": directives.unchanged,
+                "until": directives.unchanged}
 
 
 class CallFlowDirective(_AnalysisDirective):
@@ -354,8 +366,7 @@ class CallFlowDirective(_AnalysisDirective):
     optional_arguments = 1
     has_content = True
     option_spec = dict(_AnalysisDirective.option_spec,
-                       view=_views(("diagram", "steps")),
-                       **{"from": directives.unchanged, "to": directives.unchanged})
+                       view=_views(("diagram", "steps")), **_CUT_OPTIONS)
 
     def scenario(self):
         return self.arguments[0] if self.arguments else _AnalysisDirective.scenario(self)
@@ -363,7 +374,7 @@ class CallFlowDirective(_AnalysisDirective):
     def build(self):
         explanations = _parse_explanations(self.content)
         path, flow = self.load("flow")
-        flow = _cut(flow, self.options.get("from"), self.options.get("to"), path)
+        flow = _cut(flow, self.options, path)
         version = flow.python["version"]
         views = self.options.get("view") or ["diagram", "steps"]
         result = []
@@ -387,7 +398,8 @@ class CallFlowDirective(_AnalysisDirective):
                 for mro in mros.classes:
                     for attribute in mro.attributes:
                         if attribute.shadows:
-                            shadows.setdefault(attribute.name, attribute.shadows)
+                            key = (render_dot.short_name(attribute.owner), attribute.name)
+                            shadows.setdefault(key, attribute.shadows)
             result.extend(self.rst(render_rst.flow_steps(
                 flow, sources, version, explanations=explanations, shadows=shadows)))
         return result
@@ -397,13 +409,12 @@ class SequenceDirective(_AnalysisDirective):
     """``.. sequence:: SCENARIO``: the flow as a sequence diagram."""
 
     optional_arguments = 1
-    option_spec = dict(_AnalysisDirective.option_spec,
-                       **{"from": directives.unchanged, "to": directives.unchanged})
+    option_spec = dict(_AnalysisDirective.option_spec, **_CUT_OPTIONS)
     scenario = CallFlowDirective.scenario
 
     def build(self):
         path, flow = self.load("flow")
-        flow = _cut(flow, self.options.get("from"), self.options.get("to"), path)
+        flow = _cut(flow, self.options, path)
         version = flow.python["version"]
         caption = self.options.get("caption") or (
             "Sequence diagram of ``%s`` on Python %s: a lifeline per class that owns a step, "
@@ -509,8 +520,9 @@ class StdlibClassesDirective(_AnalysisDirective):
                 "Every class of ``%s`` on Python %s; a dashed border means the class exists "
                 "only if the condition of its ``if`` holds (hover for it), a note shape is a "
                 "mixin, dashed arrows point at mixins." % (os.path.basename(filename), version))
-            return [self.graph(render_dot.classes_dot(classes, name="classes"), caption,
-                               "classes of socketserver on Python %s" % version)]
+            figure = self.graph(render_dot.classes_dot(classes, name="classes"), caption,
+                                "classes of socketserver on Python %s" % version)
+            return [figure] + self.rst(render_rst.class_guards(classes, version))
         per_version = []
         for python in self.store.versions(scenario, "mro"):
             path, mros = self.load("mro", scenario, python)

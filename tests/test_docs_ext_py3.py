@@ -1,0 +1,566 @@
+"""The docs side of the analysis: DOT and reST renderers and the Sphinx directives.
+
+The renderers are pure, so their output is pinned as exact text here and
+these tests run on every Python 3 of the matrix.  The directive tests build
+the small site in ``tests/roots/test-docs-ext`` with ``sphinx.testing``
+against fixture traces written below; they are skipped where Sphinx or
+Graphviz's ``dot`` is missing (Sphinx 9 needs Python 3.11+).
+"""
+import io
+import os
+import shutil
+
+import pytest
+
+from analysis import model, render_dot, render_rst
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "roots", "test-docs-ext")
+FAKE_SOURCE = os.path.join(ROOT, "socketserver.py")
+
+
+def _python(version):
+    return {"version": version, "implementation": "CPython", "executable": "python",
+            "hexversion": 0}
+
+
+def _attribute(name, owner, kind="method", shadows=(), override=None, line=None, doc=""):
+    return model.Attribute(
+        name=name, kind=kind, owner="socketserver." + owner,
+        shadows=["socketserver." + s for s in shadows], override=override,
+        file=FAKE_SOURCE, line=line, doc=doc)
+
+
+def server_mro(version="3.12.1"):
+    classes = ["ThreadingTCPServer", "ThreadingMixIn", "TCPServer", "BaseServer"]
+    mro = ["socketserver." + c for c in classes]
+    bases = {
+        "socketserver.ThreadingTCPServer": ["socketserver.ThreadingMixIn",
+                                            "socketserver.TCPServer"],
+        "socketserver.ThreadingMixIn": [],
+        "socketserver.TCPServer": ["socketserver.BaseServer"],
+        "socketserver.BaseServer": [],
+    }
+    new_style = not version.startswith("2.")
+    if new_style:
+        mro.append("builtins.object")
+        bases["socketserver.ThreadingMixIn"] = ["builtins.object"]
+        bases["socketserver.BaseServer"] = ["builtins.object"]
+        bases["builtins.object"] = []
+    attributes = [
+        _attribute("__init__", "TCPServer", shadows=["BaseServer"], override="extends", line=38,
+                   doc="Constructor.  May be extended, do not override."),
+        _attribute("daemon_threads", "ThreadingMixIn", kind="attribute"),
+        _attribute("handle_error", "BaseServer", line=33),
+        _attribute("process_request", "ThreadingMixIn", shadows=["BaseServer"],
+                   override="replaces", line=55, doc="Start a new thread to process the request."),
+        _attribute("serve_forever", "BaseServer", line=18),
+        _attribute("timeout", "BaseServer", kind="attribute"),
+    ]
+    if version.startswith("2."):
+        attributes[2] = _attribute("handle_error", "TCPServer", shadows=["BaseServer"],
+                                   override="replaces", line=33)
+    return model.MRO(cls="socketserver.ThreadingTCPServer", python=_python(version),
+                     new_style=new_style, mro=mro, bases=bases, attributes=attributes,
+                     module="socketserver")
+
+
+def handler_mro(version="3.12.1"):
+    return model.MRO(
+        cls="examples.EchoHandler", python=_python(version), mro=[
+            "examples.EchoHandler", "socketserver.BaseRequestHandler"],
+        bases={"examples.EchoHandler": ["socketserver.BaseRequestHandler"],
+               "socketserver.BaseRequestHandler": []},
+        attributes=[_attribute("__init__", "BaseRequestHandler", line=70)])
+
+
+def _step(index, owner, function, line, depth, call_line=None, role="main", hop=False,
+          note=""):
+    thread = {"main": "MainThread", "worker": "Thread-2 (process_request_thread)"}[role]
+    return model.Step(
+        index=index, owner="socketserver." + owner if owner else None, function=function,
+        qualname="%s.%s" % (owner, function) if owner else function, module="socketserver",
+        file=FAKE_SOURCE, line=line, call_line=call_line, thread=thread, role=role, hop=hop,
+        note=note, depth=depth)
+
+
+def flow(version="3.12.1"):
+    steps = [
+        ("TCPServer", "__init__", 38, 0, None, "main", False, "Constructor."),
+        ("BaseServer", "__init__", 13, 1, 39, "main", False, ""),
+        ("BaseServer", "serve_forever", 18, 0, None, "main", False, ""),
+        ("BaseServer", "_handle_request_noblock", 23, 1, 21, "main", False, ""),
+        ("TCPServer", "get_request", 42, 2, 24, "main", False, ""),
+        ("ThreadingMixIn", "process_request", 55, 2, 25, "main", False, ""),
+        ("ThreadingMixIn", "process_request_thread", 59, 3, None, "worker", True, ""),
+        ("BaseServer", "finish_request", 30, 4, 60, "worker", False, ""),
+        ("BaseRequestHandler", "__init__", 70, 5, 31, "worker", False, ""),
+    ]
+    if version.startswith("2."):
+        # Python 2 waits through a module-level helper; and let another class
+        # supply finish_request, so the diff has every status.
+        steps.insert(3, (None, "_eintr_retry", 1, 1, 20, "main", False, ""))
+        steps[-2] = ("TCPServer", "finish_request", 30, 4, 60, "worker", False, "")
+    return model.Flow(
+        scenario="threading-tcp", python=_python(version),
+        steps=[_step(i, *s) for i, s in enumerate(steps, 1)])
+
+
+def small_flow():
+    """Three steps over two threads: enough for exact DOT."""
+    return model.Flow(scenario="threading-tcp", python=_python("3.12.1"), steps=[
+        _step(1, "BaseServer", "serve_forever", 18, 0),
+        _step(2, "ThreadingMixIn", "process_request", 55, 1, 25),
+        _step(3, "ThreadingMixIn", "process_request_thread", 59, 2, None, "worker", True,
+              'Same as "process_request" but as a thread.'),
+    ])
+
+
+# -- render_dot -------------------------------------------------------------------
+
+
+def test_inheritance_dot_exact():
+    assert render_dot.inheritance_dot(server_mro("2.7.18")) == (
+        'digraph "bases" {\n'
+        "  rankdir=BT;\n"
+        '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35];\n'
+        '  node [fontname="Helvetica", fontsize=11, shape=box, style="rounded,filled", '
+        'fillcolor="#ffffff", color="#555555", height=0.3];\n'
+        '  edge [fontname="Helvetica", fontsize=11, color="#555555", arrowsize=0.7];\n'
+        '  "socketserver.ThreadingTCPServer" [label="ThreadingTCPServer", '
+        'tooltip="socketserver.ThreadingTCPServer", penwidth=2];\n'
+        '  "socketserver.ThreadingMixIn" [label="ThreadingMixIn", '
+        'tooltip="socketserver.ThreadingMixIn"];\n'
+        '  "socketserver.TCPServer" [label="TCPServer", tooltip="socketserver.TCPServer"];\n'
+        '  "socketserver.BaseServer" [label="BaseServer", tooltip="socketserver.BaseServer"];\n'
+        '  "socketserver.ThreadingTCPServer" -> "socketserver.ThreadingMixIn" '
+        '[tooltip="ThreadingMixIn is base 1 of ThreadingTCPServer", label="1"];\n'
+        '  "socketserver.ThreadingTCPServer" -> "socketserver.TCPServer" '
+        '[tooltip="TCPServer is base 2 of ThreadingTCPServer", label="2"];\n'
+        '  "socketserver.TCPServer" -> "socketserver.BaseServer" '
+        '[tooltip="BaseServer is base 1 of TCPServer"];\n'
+        "}\n"
+    )
+
+
+def test_mro_order_dot_numbers_the_lookup_order_and_lists_owned_names():
+    dot = render_dot.mro_order_dot(server_mro("3.12.1"), max_names=2)
+    assert 'label="lookup order: C3 linearization"' in dot
+    assert ("<b>2. ThreadingMixIn</b></td></tr><tr><td align=\"left\">daemon_threads</td></tr>"
+            "<tr><td align=\"left\">process_request()</td></tr></table>") in dot
+    # BaseServer owns three names; with max_names=2 the third is counted, not listed.
+    assert ('<b>4. BaseServer</b></td></tr><tr><td align="left">handle_error()</td></tr>'
+            '<tr><td align="left">serve_forever()</td></tr>'
+            '<tr><td align="left">... 1 more</td></tr>') in dot
+    assert '"socketserver.BaseServer" -> "builtins.object" [label="then"];' in dot
+    classic = render_dot.mro_order_dot(server_mro("2.7.18"))
+    assert "depth-first, left to right (classic class)" in classic
+    assert "object" not in classic
+
+
+def test_callflow_dot_exact():
+    assert render_dot.callflow_dot(small_flow()) == (
+        'digraph "callflow" {\n'
+        "  rankdir=TB;\n"
+        '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35, '
+        "compound=true];\n"
+        '  node [fontname="Helvetica", fontsize=11, shape=box, style="rounded,filled", '
+        'fillcolor="#ffffff", color="#555555", height=0.3];\n'
+        '  edge [fontname="Helvetica", fontsize=11, color="#555555", arrowsize=0.7];\n'
+        "  subgraph cluster_0 {\n"
+        '    label="main thread: MainThread"; style=filled; fillcolor="#dbe8f7"; '
+        'color="#4a7ab8"; labeljust=l;\n'
+        '    s1 [label="1. BaseServer.serve_forever\\nsocketserver.py:18", '
+        'tooltip="BaseServer.serve_forever"];\n'
+        '    s2 [label="2. ThreadingMixIn.process_request\\nsocketserver.py:55", '
+        'tooltip="ThreadingMixIn.process_request"];\n'
+        "  }\n"
+        "  subgraph cluster_1 {\n"
+        '    label="worker thread: Thread-2 (process_request_thread)"; style=filled; '
+        'fillcolor="#fbdcbc"; color="#d9822b"; labeljust=l;\n'
+        '    s3 [label="3. ThreadingMixIn.process_request_thread\\nsocketserver.py:59", '
+        'tooltip="Same as \\"process_request\\" but as a thread."];\n'
+        "  }\n"
+        "  s1 -> s2;\n"
+        '  s2 -> s3 [style=dashed, color="#c0392b", fontcolor="#c0392b", penwidth=1.5, '
+        'label="thread hop:\\nnew thread runs this"];\n'
+        '  legend [shape=plaintext, fontsize=10, label=<<table border="0" cellborder="1" '
+        'cellspacing="0" cellpadding="3"><tr><td colspan="2"><b>legend</b></td></tr>'
+        '<tr><td bgcolor="#dbe8f7" width="18"> </td><td align="left">main thread</td></tr>'
+        '<tr><td bgcolor="#fbdcbc" width="18"> </td><td align="left">worker thread</td></tr>'
+        '<tr><td>&#8594;</td><td align="left">calls</td></tr>'
+        '<tr><td><font color="#c0392b">- - &#8594;</font></td>'
+        '<td align="left">starts a thread (hop)</td></tr></table>>];\n'
+        "}\n"
+    )
+
+
+def test_sequence_dot_lifelines_messages_and_activations():
+    dot = render_dot.sequence_dot(small_flow())
+    # One lifeline head per owner, the caller first, in order of appearance.
+    assert '  h0 [shape=box, style="rounded,filled", fillcolor="#f4f4f4", width=0, ' \
+           'height=0.3, label="caller", tooltip="caller"];\n' in dot
+    assert 'label="BaseServer", tooltip="socketserver.BaseServer"' in dot
+    assert 'label="ThreadingMixIn", tooltip="socketserver.ThreadingMixIn"' in dot
+    assert "  h0 -> h1 -> h2 [style=invis];\n" in dot
+    # Row r is step r: caller -> BaseServer, BaseServer -> ThreadingMixIn, then the hop
+    # as a dashed loop on ThreadingMixIn's lifeline.
+    assert '  c0_1 -> c1_1 [constraint=false, xlabel="1. serve_forever()", ' \
+           'color="#4a7ab8"];\n' in dot
+    assert '  c1_2 -> c2_2 [constraint=false, xlabel="2. process_request()", ' \
+           'color="#4a7ab8"];\n' in dot
+    assert '  c2_3:e -> c2_3:e [constraint=false, xlabel="3. process_request_thread()  ' \
+           '[new thread]", style=dashed, color="#c0392b", fontcolor="#c0392b"];\n' in dot
+    # Activation bars: BaseServer's call spans rows 1-3 in the main thread's colour; the
+    # worker's bar on ThreadingMixIn is orange.
+    assert '  c1_1 -> c1_2 [arrowhead=none, weight=100, penwidth=7, color="#4a7ab8"];\n' in dot
+    assert '  c2_3 -> f2 [arrowhead=none, weight=100, style=dashed, color="#aaaaaa"];\n' in dot
+    assert '  c2_2 -> c2_3 [arrowhead=none, weight=100, penwidth=7, color="#d9822b"];\n' in dot
+    assert "worker thread" in dot and "starts a thread (hop)" in dot
+
+
+def test_renderers_are_deterministic():
+    assert render_dot.sequence_dot(flow()) == render_dot.sequence_dot(flow())
+    assert render_dot.callflow_dot(flow()) == render_dot.callflow_dot(flow())
+
+
+def test_step_callers_follow_depth_and_the_hop():
+    # 1 and 3 are entries; 2 is called by 1; 4 by 3; 5 and 6 by 4; the hop (7) was
+    # started by 6 (process_request); 8 by 7; 9 by 8.
+    assert render_dot.step_callers(flow().steps) == [None, 0, None, 2, 3, 3, 5, 6, 7]
+
+
+def test_quote_escapes_dot_strings():
+    assert render_dot.quote('a "b"\\c\nd') == '"a \\"b\\"\\\\c\\nd"'
+
+
+# -- render_rst: source scanning -----------------------------------------------------
+
+
+@pytest.fixture
+def fake_lines():
+    with io.open(FAKE_SOURCE, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def test_scan_classes_reads_guards_and_skips_docstrings(fake_lines):
+    assert render_rst.scan_classes(fake_lines) == [
+        ("BaseServer", [], "", 10),
+        ("TCPServer", ["BaseServer"], "", 37),
+        ("ForkingMixIn", [], 'hasattr(os, "fork")', 47),
+        ("ThreadingMixIn", [], "", 52),
+        ("ThreadingTCPServer", ["ThreadingMixIn", "TCPServer"], "", 63),
+        ("ForkingTCPServer", ["ForkingMixIn", "TCPServer"], 'hasattr(os, "fork")', 66),
+        ("BaseRequestHandler", [], "", 69),
+    ]
+
+
+def test_find_def_and_block_end(fake_lines):
+    assert render_rst.find_def(fake_lines, "socketserver.TCPServer", "__init__") == (38, 40)
+    assert render_rst.find_def(fake_lines, "BaseServer", "__init__") == (13, 16)
+    assert render_rst.find_def(fake_lines, "ForkingMixIn", "process_request") == (48, 49)
+    assert render_rst.find_def(fake_lines, "BaseRequestHandler", "__init__") == (70, 76)
+    assert render_rst.find_def(fake_lines, "ThreadingMixIn", "nope") is None
+    assert render_rst.find_def(fake_lines, "NoClass", "__init__") is None
+    assert render_rst.instance_attributes(fake_lines, "BaseServer") == [
+        "server_address", "RequestHandlerClass"]
+    assert render_rst.instance_attributes(fake_lines, "TCPServer") == ["socket"]
+
+
+def test_excerpt_ranges_cut_long_definitions_around_emphasized_lines():
+    assert render_rst.excerpt_ranges(10, 20, [15]) == [(10, 20)]
+    assert render_rst.excerpt_ranges(10, 100, [50, 53, 90], max_lines=30, context=3) == [
+        (10, 13), (47, 56), (87, 93)]
+
+
+def test_code_blocks_exact(fake_lines):
+    text = render_rst.code_blocks(fake_lines, 38, 40, [38, 39], "python2", "``x.py``")
+    assert text == (
+        ".. code-block:: python2\n"
+        "   :linenos:\n"
+        "   :lineno-start: 38\n"
+        "   :emphasize-lines: 1,2\n"
+        "   :caption: ``x.py``\n"
+        "\n"
+        "       def __init__(self, server_address, RequestHandlerClass):\n"
+        "           BaseServer.__init__(self, server_address, RequestHandlerClass)\n"
+        "           self.socket = socket.socket()\n"
+    )
+    cut = render_rst.code_blocks(fake_lines, 10, 34, [31], max_lines=10)
+    assert cut.count(".. code-block:: python3") == 2
+    assert ":lineno-start: 10\n" in cut and ":lineno-start: 28\n" in cut
+    assert "\n.. code-block:: text\n\n   ...\n\n" in cut
+
+
+# -- render_rst: tables and steps -------------------------------------------------------
+
+
+def test_mro_table_exact():
+    assert render_rst.mro_table(server_mro(), names=["process_request", "timeout"]) == (
+        ".. list-table::\n"
+        "   :header-rows: 1\n"
+        "   :widths: 22 10 18 22 10 10\n"
+        "\n"
+        "   * - attribute\n"
+        "     - kind\n"
+        "     - owner\n"
+        "     - shadows\n"
+        "     - override\n"
+        "     - defined at\n"
+        "   * - ``process_request``\n"
+        "     - method\n"
+        "     - ``ThreadingMixIn``\n"
+        "     - ``BaseServer``\n"
+        "     - replaces\n"
+        "     - line 55\n"
+        "   * - ``timeout``\n"
+        "     - attribute\n"
+        "     - ``BaseServer``\n"
+        "     - \n"
+        "     - \n"
+        "     - \n"
+    )
+
+
+def test_attribute_owner_table_reports_instance_and_absent_names():
+    text = render_rst.attribute_owner_table(
+        server_mro(), ["process_request", "socket", "service_actions"],
+        {"socket": "TCPServer.__init__"})
+    assert "   * - ``socket``\n     - instance attribute, set in ``TCPServer.__init__``\n" in text
+    assert "   * - ``service_actions``\n     - **absent in this version**\n" in text
+    assert ("   * - ``process_request``\n     - ``ThreadingMixIn`` (method)\n"
+            "     - ``BaseServer``\n     - Start a new thread to process the request.\n") in text
+
+
+def test_diff_flows_statuses_and_order():
+    diff = render_rst.diff_flows([("2.7.18", flow("2.7.18")), ("3.12.1", flow("3.12.1"))],
+                                 "threading-tcp")
+    rows = [(r.key, r.status, r.per_version["2.7.18"], r.per_version["3.12.1"])
+            for r in diff.rows]
+    assert rows == [
+        ("__init__", "same", "socketserver.TCPServer", "socketserver.TCPServer"),
+        ("__init__#2", "same", "socketserver.BaseServer", "socketserver.BaseServer"),
+        ("serve_forever", "same", "socketserver.BaseServer", "socketserver.BaseServer"),
+        ("_eintr_retry", "removed", None, None),
+        ("_handle_request_noblock", "same", "socketserver.BaseServer",
+         "socketserver.BaseServer"),
+        ("get_request", "same", "socketserver.TCPServer", "socketserver.TCPServer"),
+        ("process_request", "same", "socketserver.ThreadingMixIn",
+         "socketserver.ThreadingMixIn"),
+        ("process_request_thread", "same", "socketserver.ThreadingMixIn",
+         "socketserver.ThreadingMixIn"),
+        ("finish_request", "owner-changed", "socketserver.TCPServer",
+         "socketserver.BaseServer"),
+        ("__init__#3", "same", "socketserver.BaseRequestHandler",
+         "socketserver.BaseRequestHandler"),
+    ]
+    newer_first = render_rst.diff_flows([("3.12.1", flow("3.12.1")), ("2.7.18", flow("2.7.18"))])
+    assert [r.status for r in newer_first.rows if r.key == "_eintr_retry"] == ["added"]
+    table = render_rst.flowdiff_table(diff)
+    assert "   * - ``_eintr_retry``\n     - -\n     - -\n     - **removed**\n" in table
+
+
+def test_owner_diff_and_class_presence(fake_lines):
+    mros = [("2.7.18", server_mro("2.7.18")), ("3.12.1", server_mro("3.12.1"))]
+    text = render_rst.owner_diff_table(mros, only_changes=True)
+    assert text.count("   * - ``") == 1
+    assert "   * - ``handle_error``\n     - ``TCPServer``\n     - ``BaseServer``\n" in text
+    same = [("3.12.1", server_mro()), ("3.13.0", server_mro("3.13.0"))]
+    assert render_rst.owner_diff_table(same, only_changes=True) == (
+        "Every attribute has the same owner on Python 3.12.1, Python 3.13.0.\n")
+    scanned = render_rst.scan_classes(fake_lines)
+    table = render_rst.class_presence_table([("2.7.18", scanned[:2]), ("3.12.1", scanned)])
+    assert "   * - ``ForkingMixIn``\n     - -\n     - if ``hasattr(os, \"fork\")``\n" in table
+    guards = render_rst.class_guards([(n, b, g) for n, b, g, _ in scanned], "3.12.1")
+    assert guards == (
+        "Classes that depend on the platform, on Python 3.12.1:\n\n"
+        "- only ``if hasattr(os, \"fork\")``: ``ForkingMixIn``, ``ForkingTCPServer``\n")
+    unguarded = render_rst.class_guards([("ForkingMixIn", [], "")], "2.7.18")
+    assert "defined unconditionally although they need ``os.fork()``: ``ForkingMixIn``" \
+        in unguarded
+
+
+def test_flow_steps_show_source_facts_and_explanations(fake_lines):
+    text = render_rst.flow_steps(
+        flow(), {FAKE_SOURCE: fake_lines}, "3.12.1",
+        explanations={"process_request": "Why: the mixin is first.",
+                      "TCPServer.__init__": "TCPServer's constructor."},
+        shadows={("ThreadingMixIn", "process_request"): ["socketserver.BaseServer"]})
+    assert text.startswith(
+        ".. rubric:: 1. TCPServer.__init__\n\n"
+        "``TCPServer.__init__`` is defined in ``socketserver.py`` at line 38; it runs in the "
+        "main thread (``MainThread``).\n\n"
+        "Its docstring: *Constructor.*\n\n"
+        "TCPServer's constructor.\n\n"
+        ".. code-block:: python3\n"
+        "   :linenos:\n"
+        "   :lineno-start: 38\n"
+        # the def line, and line 39 that calls step 2
+        "   :emphasize-lines: 1,2\n")
+    assert ("``ThreadingMixIn.process_request`` is defined in ``socketserver.py`` at line 55; "
+            "step 4 calls it at line 25, in the main thread (``MainThread``). "
+            "``ThreadingMixIn``'s definition comes first in the MRO and shadows "
+            "``BaseServer``.\n\nWhy: the mixin is first.\n") in text
+    assert ("it is the first call of a new thread, ``Thread-2 (process_request_thread)`` "
+            "(worker), started by step 6.") in text
+    # Step 4 (_handle_request_noblock, lines 23-25) emphasizes its def line and the lines
+    # that call steps 5 and 6.
+    assert ":lineno-start: 23\n   :emphasize-lines: 1,2,3\n" in text
+    assert text.count(".. rubric::") == 9
+
+
+def test_flow_steps_do_not_claim_calls_from_unrecorded_code(fake_lines):
+    steps = flow().steps
+    steps[4].call_line = 37  # a line of another module: outside the caller's definition
+    text = render_rst.flow_steps(model.Flow(scenario="s", python=_python("3.12.1"),
+                                            steps=steps), {FAKE_SOURCE: fake_lines}, "3.12.1")
+    assert ("``TCPServer.get_request`` is defined in ``socketserver.py`` at line 42; it runs "
+            "during step 4, called from code outside the recorded modules") in text
+
+
+def test_lexer_for():
+    assert render_rst.lexer_for("2.7.18") == "python2"
+    assert render_rst.lexer_for("3.13.0") == "python3"
+
+
+# -- the Sphinx extension ------------------------------------------------------------------
+
+
+def _sphinx():
+    sphinx = pytest.importorskip("sphinx")
+    if int(sphinx.__version__.split(".")[0]) < 9:
+        pytest.skip("the docs are built with Sphinx 9")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    from sphinx.testing.util import SphinxTestApp
+    return SphinxTestApp
+
+
+def _write_traces(srcdir):
+    source = os.path.join(srcdir, "socketserver.py")
+    folder = os.path.join(srcdir, "_traces", "threading-tcp")
+    os.makedirs(folder)
+    for version in ("2.7.18", "3.12.1"):
+        mros = model.MROSet(classes=[server_mro(version), handler_mro(version)])
+        data = flow(version)
+        for record in [a for m in mros.classes for a in m.attributes] + data.steps:
+            record.file = source
+        mros.dump(os.path.join(folder, version + ".mro.json"))
+        data.dump(os.path.join(folder, version + ".flow.json"))
+    # A file of the wrong schema where an MRO set belongs, in a scenario of its own.
+    broken = os.path.join(srcdir, "_traces", "broken")
+    os.makedirs(broken)
+    flow("3.13.0").dump(os.path.join(broken, "3.13.0.mro.json"))
+
+
+@pytest.fixture
+def built(tmp_path):
+    SphinxTestApp = _sphinx()
+    from pathlib import Path
+    srcdir = tmp_path / "root"
+    shutil.copytree(ROOT, str(srcdir))
+    _write_traces(str(srcdir))
+    status, warning = io.StringIO(), io.StringIO()
+    app = SphinxTestApp("html", srcdir=Path(str(srcdir)), status=status, warning=warning)
+    try:
+        app.build()
+        yield app, warning.getvalue()
+    finally:
+        app.cleanup()
+
+
+def _html(app, name):
+    with io.open(os.path.join(str(app.outdir), name), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_directives_render_without_warnings(built):
+    app, warnings = built
+    assert "index.rst" not in warnings, warnings
+    html = _html(app, "index.html")
+    # Two diagrams for the mro directive, one callflow, one sequence, one classes graph;
+    # all through sphinx.ext.graphviz as SVG files that exist.
+    images = [p for p in os.listdir(os.path.join(str(app.outdir), "_images"))
+              if p.startswith("graphviz-") and p.endswith(".svg")]
+    assert len(images) == 5
+    for name in images:
+        assert 'src="_images/%s"' % name in html or 'data="_images/%s"' % name in html
+    assert "Bases of <code" in html and "MRO of <code" in html
+    # The owners table with an instance attribute and a name this version lacks.
+    assert "instance attribute, set in" in html and "TCPServer.__init__" in html
+    assert "absent in this version" in html
+    # callflow: the cut from serve_forever to process_request, with the explanation.
+    assert "3. BaseServer.serve_forever" in html
+    assert "6. ThreadingMixIn.process_request" in html
+    assert "7. ThreadingMixIn.process_request_thread" not in html.split("Sequence diagram")[0]
+    assert "The mixin\u2019s own, first in the MRO." in html or \
+        "The mixin's own, first in the MRO." in html
+    # flowdiff / owner-diff: the statuses computed from the two recorded versions.
+    assert "<strong>removed</strong>" in html and "<strong>owner-changed</strong>" in html
+    assert "Python 2.7.18" in html and "Python 3.12.1" in html
+    # stdlib-source: 2.7's listing of BaseRequestHandler.__init__, lines 70-76.
+    assert "<code class=\"docutils literal notranslate\"><span class=\"pre\">socketserver.py" \
+           "</span></code>, Python 2.7.18, lines 70-76" in html
+    # stdlib-classes without :python: tabulates both versions.
+    assert "if <code" in html
+
+
+def test_inputs_are_dependencies(built):
+    app, _ = built
+    deps = set(str(d) for d in app.env.dependencies["index"])
+    assert any(d.endswith(os.path.join("threading-tcp", "3.12.1.flow.json")) for d in deps)
+    assert any(d.endswith(os.path.join("threading-tcp", "2.7.18.mro.json")) for d in deps)
+    assert any(d.endswith("socketserver.py") for d in deps)
+
+
+def test_bad_input_becomes_warnings_naming_directive_document_and_file(built):
+    _, warnings = built
+    lines = [w for w in warnings.splitlines() if "bad.rst" in w]
+    assert len(lines) == 6, warnings
+    joined = "\n".join(lines)
+    assert "bad.rst:6: WARNING: mro directive: unknown class 'NoSuchServer' (recorded: " \
+           "socketserver.ThreadingTCPServer, examples.EchoHandler) (" in joined
+    assert "3.12.1.mro.json) [compatserver.input]" in joined
+    assert "bad.rst:9: WARNING: callflow directive: no flow recorded for scenario " \
+           "'threading-tcp' and Python 3.5 (recorded: 2.7.18, 3.12.1)" in joined
+    assert "bad.rst:12: WARNING: sequence directive: no step 'no_such_step' in the " \
+           "recorded flow of Python 3.12.1" in joined
+    assert "flowdiff directive: no flows recorded for scenario 'no-such-scenario'" in joined
+    assert "stdlib-source directive: ThreadingMixIn.no_such_method is not defined in " \
+           "Python 3.12.1's socketserver.py" in joined
+    assert "bad.rst:21: WARNING: mro directive: expected schema 'compatserver.mro-set', " \
+           "got 'compatserver.flow' (" in joined
+    assert os.path.join("broken", "3.13.0.mro.json) [compatserver.input]") in joined
+
+
+def test_generate_walkthrough_writes_pages_once(tmp_path):
+    _sphinx()
+    from analysis import sphinxext
+    srcdir = tmp_path / "root"
+    shutil.copytree(ROOT, str(srcdir))
+    _write_traces(str(srcdir))
+    outdir = os.path.join(str(srcdir), "walkthrough")
+    os.makedirs(outdir)
+    template = os.path.join(outdir, "_version.rst.jinja")
+    with io.open(template, "w", encoding="utf-8") as f:
+        f.write(u"{{ version }} {{ module }} {{ owners.handle_error }} {{ versions|join(',') }}\n")
+    store = sphinxext.TraceStore(os.path.join(str(srcdir), "_traces"))
+    pages = sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
+    assert pages == ["2.7", "3.12"]
+    with io.open(os.path.join(outdir, "2.7.rst"), encoding="utf-8") as f:
+        assert f.read() == (
+            ".. This page is generated by analysis.sphinxext from "
+            "``walkthrough/_version.rst.jinja``; edit that, not this.\n\n"
+            "2.7.18 socketserver TCPServer 2.7,3.12\n")
+    with io.open(os.path.join(outdir, "_versions.rst.inc"), encoding="utf-8") as f:
+        assert f.read() == (".. toctree::\n   :maxdepth: 1\n\n"
+                            "   Python 2.7.18 <2.7>\n   Python 3.12.1 <3.12>\n")
+    # A second run with nothing changed rewrites nothing (Sphinx would re-read it).
+    stamp = os.stat(os.path.join(outdir, "3.12.rst")).st_mtime_ns
+    os.utime(os.path.join(outdir, "3.12.rst"), ns=(stamp - 10**9, stamp - 10**9))
+    sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
+    assert os.stat(os.path.join(outdir, "3.12.rst")).st_mtime_ns == stamp - 10**9
+    # An interpreter no longer recorded loses its generated page.
+    os.remove(os.path.join(str(srcdir), "_traces", "threading-tcp", "2.7.18.mro.json"))
+    sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
+    assert sorted(os.listdir(outdir)) == ["3.12.rst", "_version.rst.jinja", "_versions.rst.inc"]
