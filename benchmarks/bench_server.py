@@ -75,9 +75,9 @@ FULL = {
     "shutdown_cap": 5.0,
     "shutdown_delay_max": POLL_INTERVAL,
     "cpr_rounds": 7,
-    "cpr_requests": 1000,
-    "keepalive_rounds": 5,
-    "keepalive_requests": 5000,
+    "cpr_requests": 2000,
+    "keepalive_rounds": 7,
+    "keepalive_requests": 10000,
     "memory_warmup": 100,
     "memory_requests": 5000,
 }
@@ -604,6 +604,9 @@ def main(argv=None):
     impls, skipped = implementations()
     for impl in sorted(skipped):
         report.skip(impl, skipped[impl])
+    if "pool" in impls:
+        report.setup["pool_size"] = impls["pool"][0].pool_size
+        report.setup["pool_queue_size"] = impls["pool"][0].queue_size
     progress("bench_server on Python %s: %s", sys.version.split()[0], ", ".join(sorted(impls)))
     bench_shutdown(report, impls, cfg)
     client = Client()
