@@ -1,0 +1,263 @@
+"""Helpers for the load and fault tests (``test_load_*.py``).
+
+A server under test runs ``serve_forever()`` in a thread on 127.0.0.1 port 0
+and is always shut down, closed and joined, each step bounded in time.  The
+server classes record what reaches ``handle_error()`` (instead of printing
+it) and count the requests they accepted and finished, so that a test waits
+for an exact count instead of sleeping.
+"""
+import contextlib
+import errno
+import hashlib
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+import compatserver
+
+HOST = "127.0.0.1"
+#: The longest any single step may take before the test fails.  Generous:
+#: the matrix runs two interpreters at once on a noisy two-core machine.
+TIMEOUT = 15.0
+
+BASES = {
+    "sync": compatserver.TCPServer,
+    "threading": compatserver.ThreadingTCPServer,
+    "pool": compatserver.ThreadPoolTCPServer,
+}
+#: Server kinds that serve clients concurrently.
+CONCURRENT = ["threading", "pool"]
+ALL_KINDS = ["sync", "threading", "pool"]
+
+BIG = 1024 * 1024
+
+
+def server_class(kind, record_errors=True, **attrs):
+    """A subclass of compatserver's *kind* server that counts its requests.
+
+    ``accepted``: requests given to ``process_request()``; ``done``:
+    requests shut down (the reply sent and the socket closed).  With
+    *record_errors*, ``handle_error()`` appends the exception to ``errors``
+    instead of printing it.  *attrs* become class attributes (before
+    ``__init__``, so ``request_queue_size`` takes effect).
+    """
+    base = BASES[kind]
+    # A backlog of 5 (TCPServer's default) makes a quick series of connects
+    # wait a whole second for a SYN retry; the tests are about other things.
+    attrs.setdefault("request_queue_size", 128)
+
+    class Counting(base):
+        def __init__(self, *args, **kwargs):
+            self.counts_lock = threading.Lock()
+            self.accepted = 0
+            self.done = 0
+            self.errors = []
+            super(Counting, self).__init__(*args, **kwargs)
+
+        def process_request(self, request, client_address):
+            with self.counts_lock:
+                self.accepted += 1
+            super(Counting, self).process_request(request, client_address)
+
+        def shutdown_request(self, request):
+            super(Counting, self).shutdown_request(request)
+            with self.counts_lock:
+                self.done += 1
+
+        if record_errors:
+            def handle_error(self, request, client_address):
+                exc = sys.exc_info()[1]
+                with self.counts_lock:
+                    self.errors.append(exc)
+
+    Counting.__name__ = "Counting" + base.__name__
+    for name, value in attrs.items():
+        setattr(Counting, name, value)
+    return Counting
+
+
+class Command(compatserver.StreamRequestHandler):
+    """Reads one command line and acts on it; the faults come from the client.
+
+    ``echo ...``: replies ``echo: <line>``; ``boom``: raises ValueError;
+    ``big``: replies ``BIG`` bytes; ``readall``: reads to EOF and replies
+    with the length and SHA-1 of what followed the line; ``hold S``: sleeps
+    S seconds, then replies ``held\\n`` and 256 KB.
+    """
+
+    #: Nothing a client does may hold a handler for ever.
+    timeout = TIMEOUT
+
+    def handle(self):
+        line = self.rfile.readline()
+        if line.startswith(b"boom"):
+            raise ValueError("boom from handler")
+        if line.startswith(b"big"):
+            self.wfile.write(b"x" * BIG)
+        elif line.startswith(b"readall"):
+            rest = self.rfile.read()
+            self.wfile.write(digest_reply(rest))
+        elif line.startswith(b"hold"):
+            time.sleep(float(line.split()[1]))
+            self.wfile.write(HELD_REPLY)
+        elif line.startswith(b"exit"):
+            raise SystemExit(3)
+        else:
+            self.wfile.write(b"echo: " + line)
+
+
+HELD_REPLY = b"held\n" + b"h" * (256 * 1024)
+
+
+def digest_reply(data):
+    return ("%d %s\n" % (len(data), hashlib.sha1(data).hexdigest())).encode("ascii")
+
+
+def call_with_timeout(func, timeout=TIMEOUT, *args):
+    """Call *func* in a helper thread; fail if it has not returned in time."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = func(*args)
+        except BaseException as exc:  # re-raised in the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="call-with-timeout")
+    thread.daemon = True
+    start = time.time()
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise AssertionError("%s() did not return within %.0f s"
+                             % (getattr(func, "__name__", func), timeout))
+    if "error" in outcome:
+        raise outcome["error"]
+    return time.time() - start
+
+
+def stop(server, thread=None, timeout=TIMEOUT):
+    """shutdown(), server_close() and join, each bounded by *timeout*."""
+    call_with_timeout(server.shutdown, timeout)
+    call_with_timeout(server.server_close, timeout)
+    if thread is not None:
+        thread.join(timeout)
+        assert not thread.is_alive(), "serve_forever() did not return"
+
+
+@contextlib.contextmanager
+def serving(cls, handler=Command):
+    """Run ``cls((HOST, 0), handler).serve_forever()`` in a thread."""
+    server = cls((HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="serve-forever")
+    thread.daemon = True
+    thread.start()
+    try:
+        yield server
+    finally:
+        stop(server, thread)
+
+
+def wait_until(predicate, timeout=TIMEOUT, what="condition"):
+    """Poll *predicate* every millisecond or so until it is true."""
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(0.002)
+
+
+def connect(address, timeout=TIMEOUT):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(address)
+    return sock
+
+
+def read_to_eof(sock):
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def exchange(address, data, half_close=False):
+    """Send *data*, optionally shut down the write side, read to EOF."""
+    sock = connect(address)
+    try:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        return read_to_eof(sock)
+    finally:
+        sock.close()
+
+
+def reset(sock):
+    """Close *sock* with an RST instead of a FIN (SO_LINGER, zero timeout)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def send_ignoring_disconnect(sock, data):
+    """sendall() that stops quietly when the server has closed the connection."""
+    try:
+        sock.sendall(data)
+    except socket.error as exc:
+        if not compatserver.is_disconnect(exc):
+            raise
+
+
+def assert_serving(server, n=3):
+    """The server still answers other clients, correctly."""
+    for i in range(n):
+        line = ("echo still serving %d\n" % i).encode("ascii")
+        assert exchange(server.server_address, line) == b"echo: " + line
+
+
+def open_fds():
+    """The number of open descriptors of this process (Linux), or None."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def resources():
+    """(open descriptors, the set of live threads) of this process."""
+    return open_fds(), frozenset(threading.enumerate())
+
+
+def assert_back_to(baseline, timeout=TIMEOUT):
+    """Descriptors return to *baseline*'s count and no thread started since is
+    still alive (a joined thread may be listed for a moment on Python 2;
+    threads that ended, such as pytest-timeout's timer, do not matter)."""
+    fds, threads = baseline
+    deadline = time.time() + timeout
+    while True:
+        now_fds, now_threads = resources()
+        new_threads = now_threads - threads
+        if (now_fds == fds and not new_threads) or time.time() > deadline:
+            break
+        time.sleep(0.01)
+    assert (now_fds, sorted(t.name for t in new_threads)) == (fds, []), (
+        "open fds went from %r to %r (%r); threads left running: %r"
+        % (fds, now_fds, fd_targets(), sorted(t.name for t in new_threads)))
+
+
+def fd_targets():
+    """What each open descriptor points at, for a failure message."""
+    targets = []
+    for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+        try:
+            targets.append("%s:%s" % (fd, os.readlink("/proc/self/fd/" + fd)))
+        except OSError:
+            pass
+    return targets
