@@ -153,6 +153,17 @@ class Run(object):
         self.stdout = []
         self.stderr = []
         self.last_line = ""
+        self.proc = None
+        self.started = time.time()
+        self.duration = 0.0
+
+    def kill(self):
+        """Kill the run and everything it started (it leads its own session)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def _read(self, stream, sink, track):
         for line in iter(stream.readline, ""):
@@ -169,10 +180,13 @@ class Run(object):
         env["PYTHONUNBUFFERED"] = "1"
         argv = [self.exe, self.script] + (["--quick"] if self.quick else [])
         self.started = time.time()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                universal_newlines=True, errors="replace",
-                                start_new_session=True)
+        try:
+            proc = self.proc = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                universal_newlines=True, errors="replace", start_new_session=True)
+        except OSError as exc:
+            return "failed", None, "could not start %s: %s" % (self.exe, exc)
         readers = [threading.Thread(target=self._read, args=(proc.stdout, self.stdout, False)),
                    threading.Thread(target=self._read, args=(proc.stderr, self.stderr, True))]
         for t in readers:
@@ -183,12 +197,8 @@ class Run(object):
             proc.wait(self.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
+            self.kill()
             proc.wait()
-        except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
         for t in readers:
             t.join(10)
         self.duration = time.time() - self.started
@@ -404,20 +414,35 @@ def main(argv=None):
         run = Run(exe, available[name], args.quick, timeout)
         load_before = loadavg()
         result = {}
-        worker = threading.Thread(target=lambda: result.update(zip(
-            ("status", "output", "error"), run.execute())))
+
+        def execute(run=run, result=result):
+            try:
+                outcome = run.execute()
+            except Exception as exc:  # reported as a failed run, the others go on
+                run.kill()
+                outcome = ("failed", None, "the harness could not run it: %r" % (exc,))
+            result.update(zip(("status", "output", "error"), outcome))
+
+        worker = threading.Thread(target=execute)
         worker.daemon = True
         worker.start()
         if not tty:
             log(prefix + " ...")
-        while worker.is_alive():
-            worker.join(0.5)
-            if tty and worker.is_alive():
-                width = shutil.get_terminal_size((100, 20)).columns
-                line = "%s %4.0fs  %s" % (prefix, time.time() - run.started
-                                          if hasattr(run, "started") else 0, run.last_line)
-                sys.stderr.write("\r\033[K" + line[:width - 1])
-                sys.stderr.flush()
+        try:
+            while worker.is_alive():
+                worker.join(0.5)
+                if tty and worker.is_alive():
+                    width = shutil.get_terminal_size((100, 20)).columns
+                    line = "%s %4.0fs  %s" % (prefix, time.time() - run.started, run.last_line)
+                    sys.stderr.write("\r\033[K" + line[:width - 1])
+                    sys.stderr.flush()
+        except KeyboardInterrupt:
+            # The run leads its own session, so Ctrl-C did not reach it.
+            run.kill()
+            worker.join(10)
+            log("make bench: interrupted during %s on %s; %s left as it was"
+                % (name, label, os.path.relpath(output)))
+            return 130
         status = result["status"]
         log("%s %s in %.0fs%s" % (prefix, status, run.duration,
                                   "" if status == "ok" else ": " + result["error"].strip()
