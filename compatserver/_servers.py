@@ -117,6 +117,9 @@ class BaseServer(stdlib.BaseServer, object):
         self._loop_wakeup = None
         self._loop_stop = False
         self._loop_done = None
+        # Idents of the threads that may be on their way into serve_forever()
+        # when shutdown() found no loop running (see shutdown()).
+        self._loop_pending_stop = frozenset()
         super(BaseServer, self).__init__(*args, **kwargs)
 
     def serve_forever(self, poll_interval=0.5):
@@ -146,9 +149,10 @@ class BaseServer(stdlib.BaseServer, object):
                     "serve_forever() is already running in %s"
                     % self._loop_thread.name)
             wakeup = WakeupPipe()
-            self._loop_thread = threading.current_thread()
+            self._loop_thread = current = threading.current_thread()
             self._loop_wakeup = wakeup
-            self._loop_stop = False
+            self._loop_stop = current.ident in self._loop_pending_stop
+            self._loop_pending_stop = frozenset()
             self._loop_done = done = threading.Event()
         try:
             listen_fd = self.fileno()
@@ -189,9 +193,15 @@ class BaseServer(stdlib.BaseServer, object):
         Called from another thread, it wakes the loop and blocks until the
         loop has returned.  Called from the loop's own thread (from a handler
         of a synchronous server, say) it only asks the loop to stop and
-        returns; the loop ends once the current request is done.  When no
-        loop is running it returns at once and leaves nothing behind: the
-        next :meth:`serve_forever` serves normally.
+        returns; the loop ends once the current request is done.
+
+        When no loop is running it returns at once.  It still stops the
+        loop of a thread that was already alive when ``shutdown()`` was
+        called and enters :meth:`serve_forever` next: that is the race of
+        starting a serving thread and stopping it straight away (bpo-2302,
+        exercised by CPython's own tests).  A loop started by the calling
+        thread, or by a thread started afterwards, serves normally: no flag
+        is left behind (the stdlib's makes the next loop return at once).
 
         .. versionchanged:: 0.1
            Returns within milliseconds instead of up to *poll_interval*
@@ -202,6 +212,9 @@ class BaseServer(stdlib.BaseServer, object):
         with self._loop_lock:
             thread = self._loop_thread
             if thread is None:
+                me = threading.current_thread()
+                self._loop_pending_stop = frozenset(
+                    t.ident for t in threading.enumerate() if t is not me)
                 return
             self._loop_stop = True
             self._loop_wakeup.wake()
