@@ -3,7 +3,7 @@
 - ``compatserver`` never imports ``analysis``;
 - ``analysis.model`` imports nothing of the project;
 - only ``analysis.sphinxext`` imports ``sphinx``;
-- in each package only ``_compat.py`` reads ``sys.version_info`` or imports ``six``.
+- in each package only ``_compat.py`` compares ``sys.version_info`` or imports ``six``.
 
 The checks read the installed sources with :mod:`ast` (nothing is imported),
 so Python-3-only modules are parsed too; hence this file is ``_py3``.
@@ -81,15 +81,21 @@ def test_import_arrows(dotted, path):
         assert "sphinx" not in tops, "only analysis.sphinxext imports sphinx"
 
 
+def _reads_version(node):
+    return (isinstance(node, ast.Attribute) and node.attr in ("version_info", "hexversion")
+            and isinstance(node.value, ast.Name) and node.value.id == "sys")
+
+
 @pytest.mark.parametrize("dotted,path", MODULES, ids=[d for d, _ in MODULES])
 def test_version_logic_only_in_compat(dotted, path):
+    # Recording the version as data (a trace's "python" field) is fine; a
+    # comparison against it is a version decision and belongs in _compat.py.
     if dotted.rpartition(".")[2] == "_compat":
         return
     with open(path, encoding="utf-8") as f:
         tree = ast.parse(f.read(), path)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in ("version_info", "hexversion"):
-            if isinstance(node.value, ast.Name) and node.value.id == "sys":
-                pytest.fail("%s:%d reads sys.%s; version decisions belong in _compat.py"
-                            % (dotted, node.lineno, node.attr))
+        if isinstance(node, ast.Compare) and any(_reads_version(n) for n in ast.walk(node)):
+            pytest.fail("%s:%d compares sys.version_info/hexversion; version decisions "
+                        "belong in _compat.py" % (dotted, node.lineno))
     assert "six" not in _top(imported_modules(dotted, path)), "six is imported only by _compat.py"
