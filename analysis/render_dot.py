@@ -254,8 +254,8 @@ def step_callers(steps):
 def callflow_dot(flow, name="callflow"):
     """The steps of *flow*: numbered, one lane per thread, the hop dashed.
 
-    Each node is ``N. Owner.method`` over ``file:line`` (the file's base
-    name).  An edge goes from each step to the steps it calls; the edge into
+    Each node is ``N. Owner.method``; its tooltip adds ``file:line`` and the
+    docstring's first line.  An edge goes from each step to the steps it calls; the edge into
     the first step of a new thread is the thread hop.
     """
     steps = flow.steps
@@ -275,13 +275,19 @@ def callflow_dot(flow, name="callflow"):
                 where = "%s:%s" % (step.file.replace("\\", "/").rsplit("/", 1)[-1], step.line)
                 out.append("    s%d [label=%s, tooltip=%s];\n" % (
                     step.index,
-                    quote("%d. %s\n%s" % (step.index, step.qualname, where)),
-                    quote(step.note or step.qualname),
+                    quote("%d. %s" % (step.index, step.qualname)),
+                    quote("%s (%s)%s" % (step.qualname, where,
+                                         ": " + step.note if step.note else "")),
                 ))
         out.append("  }\n")
     for i, step in enumerate(steps):
         caller = callers[i]
         if caller is None:
+            # A second entry in the same thread (serve_forever after the
+            # constructor) goes below the previous one's calls, not beside them.
+            previous = [s for s in steps[:i] if s.thread == step.thread]
+            if previous:
+                out.append("  s%d -> s%d [style=invis];\n" % (previous[-1].index, step.index))
             continue
         if step.hop:
             out.append(
@@ -340,7 +346,7 @@ def sequence_dot(flow, name="sequence", caller="caller"):
     first_role = _role(steps[0].role) if steps else "main"
     for row in range(1, rows):
         active.setdefault((0, row), first_role)
-    out = [_header(name, "TB", ", ranksep=0.22, nodesep=0.5, splines=false, forcelabels=true")]
+    out = [_header(name, "TB", ", ranksep=0.32, nodesep=0.5, splines=false, forcelabels=true")]
     out.append('  node [shape=point, width=0.02, height=0.02, label=""];\n')
     for col, owner in enumerate(owners):
         out.append(

@@ -103,6 +103,13 @@ def _read_text(path):
     return data.decode(encoding, "replace").splitlines()
 
 
+_PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(model.__file__)))
+
+
+def _absolute_source(path):
+    return path if os.path.isabs(path) else os.path.join(_PROJECT, path)
+
+
 class TraceStore(object):
     """The recorded JSON under one directory, read once per file version.
 
@@ -221,7 +228,14 @@ class _AnalysisDirective(SphinxDirective):
         return path, document
 
     def source(self, path):
-        """The lines of a source file the recorded data points at."""
+        """The lines of a source file the recorded data points at.
+
+        Python 2 records a module imported through a relative ``sys.path``
+        entry under a relative file name (``analysis/examples.py``); such a
+        name is taken relative to the project (the directory holding the
+        ``analysis`` package), never to wherever Sphinx happens to run.
+        """
+        path = _absolute_source(path)
         try:
             lines = _read_text(path)
         except OSError as exc:
@@ -245,7 +259,9 @@ class _AnalysisDirective(SphinxDirective):
         node["alt"] = alt
         node["classes"] = ["compatserver-diagram"]
         self.set_source_info(node)
-        return figure_wrapper(self, node, caption)
+        figure = figure_wrapper(self, node, caption)
+        figure["classes"].append("compatserver-figure")
+        return figure
 
     def rst(self, text):
         return self.parse_text_to_nodes(text)
@@ -633,6 +649,25 @@ def _on_builder_inited(app):
             store.root, type="compatserver", subtype="input")
 
 
+#: Diagrams keep their natural size (their text stays readable) and scroll
+#: sideways inside the page when wider than it, instead of being shrunk.
+DIAGRAM_CSS = """\
+/* Written by analysis.sphinxext. */
+figure.compatserver-figure div.graphviz, div.compatserver-figure div.graphviz {
+    overflow-x: auto;
+}
+object.graphviz.compatserver-diagram {
+    max-width: none;
+}
+"""
+_CSS_NAME = "compatserver-diagrams.css"
+
+
+def _on_build_finished(app, exception):
+    if exception is None and app.builder.format == "html":
+        _write_if_changed(os.path.join(str(app.outdir), "_static", _CSS_NAME), DIAGRAM_CSS)
+
+
 def setup(app):
     app.setup_extension("sphinx.ext.graphviz")
     app.add_config_value("compatserver_trace_dir", "_generated/traces", "env", str)
@@ -647,5 +682,7 @@ def setup(app):
     app.add_directive("stdlib-source", StdlibSourceDirective)
     app.add_directive("stdlib-classes", StdlibClassesDirective)
     app.connect("builder-inited", _on_builder_inited)
+    app.connect("build-finished", _on_build_finished)
+    app.add_css_file(_CSS_NAME)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True,
             "env_version": 1}

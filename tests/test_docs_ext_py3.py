@@ -170,16 +170,17 @@ def test_callflow_dot_exact():
         "  subgraph cluster_0 {\n"
         '    label="main thread: MainThread"; style=filled; fillcolor="#dbe8f7"; '
         'color="#4a7ab8"; labeljust=l;\n'
-        '    s1 [label="1. BaseServer.serve_forever\\nsocketserver.py:18", '
-        'tooltip="BaseServer.serve_forever"];\n'
-        '    s2 [label="2. ThreadingMixIn.process_request\\nsocketserver.py:55", '
-        'tooltip="ThreadingMixIn.process_request"];\n'
+        '    s1 [label="1. BaseServer.serve_forever", '
+        'tooltip="BaseServer.serve_forever (socketserver.py:18)"];\n'
+        '    s2 [label="2. ThreadingMixIn.process_request", '
+        'tooltip="ThreadingMixIn.process_request (socketserver.py:55)"];\n'
         "  }\n"
         "  subgraph cluster_1 {\n"
         '    label="worker thread: Thread-2 (process_request_thread)"; style=filled; '
         'fillcolor="#fbdcbc"; color="#d9822b"; labeljust=l;\n'
-        '    s3 [label="3. ThreadingMixIn.process_request_thread\\nsocketserver.py:59", '
-        'tooltip="Same as \\"process_request\\" but as a thread."];\n'
+        '    s3 [label="3. ThreadingMixIn.process_request_thread", '
+        'tooltip="ThreadingMixIn.process_request_thread (socketserver.py:59): '
+        'Same as \\"process_request\\" but as a thread."];\n'
         "  }\n"
         "  s1 -> s2;\n"
         '  s2 -> s3 [style=dashed, color="#c0392b", fontcolor="#c0392b", penwidth=1.5, '
@@ -486,6 +487,11 @@ def test_directives_render_without_warnings(built):
     for name in images:
         assert 'src="_images/%s"' % name in html or 'data="_images/%s"' % name in html
     assert "Bases of <code" in html and "MRO of <code" in html
+    # Diagrams keep their natural size and scroll sideways (the extension's stylesheet).
+    assert 'href="_static/compatserver-diagrams.css' in html
+    assert '<figure class="compatserver-figure align-default"' in html
+    with io.open(os.path.join(str(app.outdir), "_static", "compatserver-diagrams.css")) as f:
+        assert "max-width: none" in f.read()
     # The owners table with an instance attribute and a name this version lacks.
     assert "instance attribute, set in" in html and "TCPServer.__init__" in html
     assert "absent in this version" in html
