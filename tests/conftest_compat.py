@@ -1,0 +1,188 @@
+"""Helpers for the compatserver tests: the server table, serving, clients.
+
+Every server a test starts goes through :func:`serving`, which shuts it down,
+joins its loop thread and closes it (reaping forked children) with bounded
+waits, so a broken server fails the test instead of hanging the run.
+"""
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import warnings
+
+import compatserver
+
+#: Generous bounds: the matrix runs two interpreters at once on two cores.
+WAIT = 10.0
+
+#: Every concrete server class of the running interpreter, by name.
+SERVER_NAMES = sorted(
+    name for name in compatserver.__all__
+    if name.endswith("Server") and name != "BaseServer")
+SERVERS = [getattr(compatserver, name) for name in SERVER_NAMES]
+THREADING_SERVERS = [c for c in SERVERS if issubclass(c, compatserver.ThreadingMixIn)]
+FORKING_SERVERS = [c for c in SERVERS
+                   if hasattr(compatserver, "ForkingMixIn")
+                   and issubclass(c, compatserver.ForkingMixIn)]
+HAS_UNIX = hasattr(socket, "AF_UNIX")
+
+
+def is_stream(cls):
+    return cls.socket_type == socket.SOCK_STREAM
+
+
+def is_unix(cls):
+    return HAS_UNIX and cls.address_family == socket.AF_UNIX
+
+
+def kind(cls):
+    """'sync', 'threading' or 'forking'."""
+    if issubclass(cls, compatserver.ThreadingMixIn):
+        return "threading"
+    if cls in FORKING_SERVERS:
+        return "forking"
+    return "sync"
+
+
+class EchoStreamHandler(compatserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(self.rfile.readline())
+
+
+class EchoDatagramHandler(compatserver.DatagramRequestHandler):
+    def handle(self):
+        self.wfile.write(self.rfile.read())
+
+
+def echo_handler(cls):
+    return EchoStreamHandler if is_stream(cls) else EchoDatagramHandler
+
+
+@contextlib.contextmanager
+def tempdir():
+    path = tempfile.mkdtemp(prefix="cs-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_counter = [0]
+
+
+def address_for(cls, directory):
+    if is_unix(cls):
+        _counter[0] += 1
+        return os.path.join(directory, "s%d.sock" % _counter[0])
+    return ("127.0.0.1", 0)
+
+
+@contextlib.contextmanager
+def make_server(cls, handler=None, **attrs):
+    """Create *cls* on port 0 (or a socket in a temp dir) and close it after."""
+    with tempdir() as directory:
+        namespace = dict(attrs)
+        server_cls = type("Test" + cls.__name__, (cls,), namespace)
+        server = server_cls(address_for(cls, directory),
+                            handler or echo_handler(cls))
+        server.test_dir = directory
+        try:
+            yield server
+        finally:
+            stop(server)
+
+
+def run_in_thread(func, *args):
+    thread = threading.Thread(target=func, args=args)
+    thread.daemon = True
+    thread.start()
+    return thread
+
+
+def stop(server):
+    """shutdown() (bounded), join the loop, server_close(); children reaped."""
+    thread = getattr(server, "test_thread", None)
+    if thread is not None:
+        stopper = run_in_thread(server.shutdown)
+        stopper.join(WAIT)
+        assert not stopper.is_alive(), "shutdown() did not return"
+        thread.join(WAIT)
+        assert not thread.is_alive(), "serve_forever() did not return"
+        server.test_thread = None
+    server.server_close()
+    children = getattr(server, "active_children", None)
+    assert not children, "children left behind: %r" % (children,)
+
+
+def wait_until(predicate, timeout=WAIT, interval=0.005):
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.1f s" % timeout)
+        time.sleep(interval)
+
+
+def loop_running(server):
+    return server._loop_thread is not None
+
+
+def start(server, poll_interval=0.5):
+    """Run serve_forever() in a thread; return once the loop is running."""
+    server.test_thread = run_in_thread(server.serve_forever, poll_interval)
+    wait_until(lambda: loop_running(server))
+    return server.test_thread
+
+
+@contextlib.contextmanager
+def serving(cls, handler=None, poll_interval=0.5, **attrs):
+    with make_server(cls, handler, **attrs) as server:
+        start(server, poll_interval)
+        yield server
+
+
+def client(server, directory=None):
+    """A connected client socket with a timeout."""
+    cls = type(server)
+    sock = socket.socket(cls.address_family,
+                         socket.SOCK_STREAM if is_stream(cls) else socket.SOCK_DGRAM)
+    sock.settimeout(WAIT)
+    if is_unix(cls) and not is_stream(cls):
+        _counter[0] += 1
+        sock.bind(os.path.join(server.test_dir, "c%d.sock" % _counter[0]))
+    sock.connect(server.server_address)
+    return sock
+
+
+def recv_line(sock, limit=1 << 20):
+    data = b""
+    while not data.endswith(b"\n") and len(data) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def request(server, payload=b"hello\n"):
+    """Send *payload*, return the reply (one line, or one datagram)."""
+    sock = client(server)
+    try:
+        if is_stream(type(server)):
+            sock.sendall(payload)
+            return recv_line(sock)
+        sock.send(payload)
+        return sock.recv(65536)
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
+def fork_warning_ignored():
+    """3.12+ warns when a multi-threaded process forks; the tests do on purpose."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                message=".*fork.*")
+        yield

@@ -1,0 +1,148 @@
+"""Point 1 and 2: the names, the stdlib bases, new-style classes, reuse_port."""
+import os
+import socket
+
+import pytest
+
+import compatserver
+from compatserver import stdlib
+
+from conftest_compat import SERVERS, make_server
+
+HAS_FORK = hasattr(os, "fork")
+HAS_UNIX = hasattr(socket, "AF_UNIX")
+
+ADDITIONS = ["TextStreamRequestHandler", "LineTooLong", "is_disconnect"]
+
+STDLIB_NAMES = [
+    "BaseServer", "TCPServer", "UDPServer", "ThreadingMixIn",
+    "ThreadingTCPServer", "ThreadingUDPServer",
+    "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
+]
+if HAS_FORK:
+    STDLIB_NAMES += ["ForkingMixIn", "ForkingTCPServer", "ForkingUDPServer"]
+if HAS_UNIX:
+    STDLIB_NAMES += ["UnixStreamServer", "UnixDatagramServer",
+                     "ThreadingUnixStreamServer", "ThreadingUnixDatagramServer"]
+if HAS_FORK and HAS_UNIX:
+    STDLIB_NAMES += ["ForkingUnixStreamServer", "ForkingUnixDatagramServer"]
+
+# Names another part of the project adds to __all__ (issue 5's pool).
+OTHER_AREAS = {"ThreadPoolMixIn", "ThreadPoolTCPServer", "ThreadPoolUDPServer",
+               "ThreadPoolUnixStreamServer", "ThreadPoolUnixDatagramServer"}
+
+
+def test_all_is_the_stdlib_names_plus_the_documented_additions():
+    ours = set(compatserver.__all__) - OTHER_AREAS
+    assert ours == set(STDLIB_NAMES) | set(ADDITIONS)
+    assert len(compatserver.__all__) == len(set(compatserver.__all__))
+
+
+def test_every_public_stdlib_name_exists():
+    public = [n for n in dir(stdlib) if not n.startswith("_")
+              and getattr(getattr(stdlib, n), "__module__", None) == stdlib.__name__]
+    assert "BaseServer" in public and "TCPServer" in public
+    missing = [n for n in public if not hasattr(compatserver, n)]
+    assert missing == []
+    # BaseServer is public on 2.7 too, although its __all__ lacks it.
+    assert "BaseServer" in compatserver.__all__
+
+
+def test_stdlib_module_is_exposed():
+    import six
+    assert compatserver.stdlib is six.moves.socketserver
+    assert compatserver.stdlib.__name__ in ("socketserver", "SocketServer")
+
+
+@pytest.mark.parametrize("name", STDLIB_NAMES)
+def test_class_subclasses_its_stdlib_namesake_where_it_exists(name):
+    ours = getattr(compatserver, name)
+    std = getattr(stdlib, name, None)
+    if std is None:
+        # ForkingUnix*Server before 3.12 (gh-103673): built from the parts.
+        assert name.startswith("ForkingUnix")
+        assert issubclass(ours, stdlib.ForkingMixIn)
+        assert issubclass(ours, stdlib.UnixStreamServer if "Stream" in name
+                          else stdlib.UnixDatagramServer)
+    else:
+        assert issubclass(ours, std)
+
+
+@pytest.mark.parametrize("name", STDLIB_NAMES + ["TextStreamRequestHandler"])
+def test_classes_are_new_style(name):
+    cls = getattr(compatserver, name)
+    assert isinstance(cls, type)
+    assert issubclass(cls, object)
+    assert cls.__module__ == "compatserver"
+
+
+@pytest.mark.parametrize("cls", SERVERS, ids=lambda c: c.__name__)
+def test_super_and_properties_work_in_server_subclasses(cls):
+    calls = []
+
+    class Server(cls):
+        @property
+        def timeout(self):
+            return self._timeout
+
+        @timeout.setter
+        def timeout(self, value):
+            calls.append(value)
+            self._timeout = value
+
+        def server_activate(self):
+            calls.append("activate")
+            super(Server, self).server_activate()
+
+    with make_server(Server) as server:
+        server.timeout = 0.01
+        assert server.timeout == 0.01
+        assert calls == ["activate", 0.01]
+        assert server.handle_request() is None  # timed out, via the property
+
+
+def test_super_works_in_handler_subclasses():
+    class Handler(compatserver.StreamRequestHandler):
+        def setup(self):
+            super(Handler, self).setup()
+            self.was_setup = True
+
+    assert Handler.setup is not compatserver.StreamRequestHandler.setup
+    assert issubclass(Handler, object)
+
+
+@pytest.mark.parametrize("cls", SERVERS, ids=lambda c: c.__name__)
+def test_allow_reuse_port_sets_so_reuseport_where_it_exists(cls):
+    assert cls.allow_reuse_port is False
+    if not hasattr(socket, "SO_REUSEPORT"):
+        pytest.skip("this platform has no SO_REUSEPORT")
+    if cls.address_family != socket.AF_INET:
+        pytest.skip("SO_REUSEPORT is for IP sockets")
+    with make_server(cls, allow_reuse_port=True) as server:
+        assert server.socket.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        # A second server binds the same port, which needs the option on both.
+        host, port = server.server_address
+        twin = cls((host, port), server.RequestHandlerClass, bind_and_activate=False)
+        try:
+            twin.allow_reuse_port = True
+            twin.server_bind()
+            assert twin.server_address == server.server_address
+        finally:
+            twin.server_close()
+    with make_server(cls) as server:
+        assert not server.socket.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+
+
+@pytest.mark.parametrize("cls", SERVERS, ids=lambda c: c.__name__)
+def test_context_manager_closes_the_socket(cls):
+    with make_server(cls) as server:
+        with server as entered:
+            assert entered is server
+        assert socket_is_closed(server.socket)
+
+
+def socket_is_closed(sock):
+    try:
+        return sock.fileno() == -1  # Python 3
+    except socket.error:
+        return True  # Python 2: a closed socket's fileno() raises EBADF
