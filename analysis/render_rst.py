@@ -24,11 +24,14 @@ __all__ = [
     "find_def",
     "block_end",
     "instance_attributes",
+    "matching_lines",
     "excerpt_ranges",
     "code_blocks",
     "mro_table",
     "attribute_owner_table",
     "flow_steps",
+    "ABSENT",
+    "version_runs",
     "diff_flows",
     "flowdiff_table",
     "owner_diff_table",
@@ -198,6 +201,19 @@ def instance_attributes(lines, owner, function="__init__"):
         if match and match.group(1) not in names:
             names.append(match.group(1))
     return names
+
+
+def matching_lines(lines, first, last, needles):
+    """Lines *first*..*last* of code (not docstring, not comment) containing a needle."""
+    strings = _in_string(lines)
+    found = []
+    for number in range(first, last + 1):
+        line = lines[number - 1]
+        if strings[number - 1] or line.lstrip().startswith(("#", '"""', "'''")):
+            continue
+        if any(needle in line for needle in needles):
+            found.append(number)
+    return found
 
 
 def excerpt_ranges(first, last, emphasize, max_lines=36, context=3):
@@ -439,7 +455,8 @@ def diff_flows(flows, scenario=None):
             if key not in per_key:
                 per_key[key] = {"qualname": step.qualname, "owners": {}}
                 order.insert(order.index(previous) + 1 if previous is not None else 0, key)
-            per_key[key]["owners"][version] = step.owner
+            # A module-level function (2.7's _eintr_retry) is supplied by its module.
+            per_key[key]["owners"][version] = step.owner or step.module or step.qualname
             per_key[key]["qualname"] = step.qualname
             previous = key
     versions = [v for v, _ in flows]
@@ -459,30 +476,68 @@ def diff_flows(flows, scenario=None):
     return FlowDiff(scenario=scenario, versions=versions, rows=rows)
 
 
-def flowdiff_table(diff):
-    """The rows of a :class:`~analysis.model.FlowDiff`: one column per version.
+#: What a table cell says where a version lacks the thing (a bare ``-``
+#: would be read by docutils as a bullet list).
+ABSENT = "\u2014"
 
-    A cell names the class that supplies the step there, or ``-`` where the
-    step is absent; the last column is the row's status.
+
+def version_runs(versions, values):
+    """Group consecutive versions with equal values: ``[(first, last, value)]``."""
+    runs = []
+    for version, value in zip(versions, values):
+        if runs and runs[-1][2] == value:
+            runs[-1][1] = version
+        else:
+            runs.append([version, version, value])
+    return [tuple(run) for run in runs]
+
+
+def _ranges_cell(versions, values, render):
+    runs = version_runs(versions, values)
+    if len(runs) == 1:
+        return "%s on every version" % render(runs[0][2])
+    parts = []
+    for first, last, value in runs:
+        span = first if first == last else "%s\u2013%s" % (first, last)
+        parts.append("%s on %s" % (render(value), span))
+    return "; ".join(parts)
+
+
+def _owner(value):
+    return _literal(short_name(value)) if value else "absent"
+
+
+def flowdiff_table(diff, layout="ranges"):
+    """The rows of a :class:`~analysis.model.FlowDiff`.
+
+    ``layout="columns"``: one column per version, a cell naming the class
+    that supplies the step there (:data:`ABSENT` where the step does not
+    happen), the status last.  ``layout="ranges"`` (readable with nine
+    versions): the status, then one cell that groups consecutive versions
+    with the same owner (``_Threads on 3.8.18-3.13.0; absent on ...``).
     """
-    header = ["step"] + ["Python %s" % v for v in diff.versions] + ["status"]
     body = []
     for row in diff.rows:
-        cells = [_literal(row.key)]
-        for version in diff.versions:
-            owner = row.per_version.get(version)
-            cells.append(_literal(short_name(owner)) if owner else "-")
-        cells.append(row.status if row.status == "same" else "**%s**" % row.status)
-        body.append(cells)
-    return _table(header, body)
+        status = row.status if row.status == "same" else "**%s**" % row.status
+        owners = [row.per_version.get(v) for v in diff.versions]
+        if layout == "columns":
+            body.append([_literal(row.key)] + [
+                _literal(short_name(o)) if o else ABSENT for o in owners] + [status])
+        else:
+            body.append([_literal(row.key), status,
+                         _ranges_cell(diff.versions, owners, _owner)])
+    if layout == "columns":
+        return _table(["step"] + ["Python %s" % v for v in diff.versions] + ["status"], body)
+    return _table(["step", "status", "supplied by, per interpreter"], body, widths=[22, 14, 64])
 
 
-def owner_diff_table(mros, names=None, only_changes=False):
+def owner_diff_table(mros, names=None, only_changes=False, layout="ranges"):
     """Who supplies each attribute, per version: ``mros`` is ``[(version, MRO)]``.
 
-    Rows are the attribute names (*names*, or every non-dunder name any
-    version has, sorted); a cell is the owner there or ``-``.  With
-    *only_changes*, rows whose owner is the same everywhere are left out.
+    Rows are the attribute names (*names*, or every name any version has
+    except ``object``'s dunders, sorted); with *only_changes*, rows whose
+    owner is the same everywhere are left out.  *layout* as for
+    :func:`flowdiff_table`.
     """
     if names is None:
         seen = set()
@@ -490,49 +545,63 @@ def owner_diff_table(mros, names=None, only_changes=False):
             seen.update(a.name for a in mro.attributes
                         if not (a.name.startswith("__") and short_name(a.owner) == "object"))
         names = sorted(seen)
+    versions = [v for v, _ in mros]
     body = []
     for name in names:
-        cells = []
+        owners = []
         for _, mro in mros:
             owner = None
             for a in mro.attributes:
                 if a.name == name:
-                    owner = short_name(a.owner)
+                    owner = a.owner
                     break
-            cells.append(owner)
-        if only_changes and len(set(cells)) == 1:
+            owners.append(owner)
+        if only_changes and len(set(owners)) == 1:
             continue
-        body.append([_literal(name)] + [_literal(c) if c else "-" for c in cells])
+        if layout == "columns":
+            body.append([_literal(name)] + [
+                _literal(short_name(o)) if o else ABSENT for o in owners])
+        else:
+            body.append([_literal(name), _ranges_cell(versions, owners, _owner)])
     if not body:
         return "Every attribute has the same owner on %s.\n" % ", ".join(
-            "Python %s" % v for v, _ in mros)
-    return _table(["attribute"] + ["Python %s" % v for v, _ in mros], body)
+            "Python %s" % v for v in versions)
+    if layout == "columns":
+        return _table(["attribute"] + ["Python %s" % v for v in versions], body)
+    return _table(["attribute", "supplied by, per interpreter"], body, widths=[25, 75])
 
 
-def class_presence_table(per_version):
+def class_presence_table(per_version, layout="ranges"):
     """Which classes each version's module defines: ``[(version, scan_classes(...))]``.
 
-    A cell is ``yes``, ``if <guard>`` for a class defined only when a
-    capability exists, or ``-``.  Rows follow the first version's order,
-    classes new in later versions after.
+    A class is ``defined``, defined ``if <guard>`` (only when a capability
+    exists), or absent.  Rows follow the first version's order, classes new
+    in later versions after.  *layout* as for :func:`flowdiff_table`.
     """
     order = []
     for _, classes in per_version:
         for name, _, _, _ in classes:
             if name not in order and not name.startswith("_"):
                 order.append(name)
+    versions = [v for v, _ in per_version]
     body = []
     for name in order:
-        cells = [_literal(name)]
+        states = []
         for _, classes in per_version:
-            cell = "-"
+            state = None
             for other, _, guard, _ in classes:
                 if other == name:
-                    cell = "if %s" % _literal(guard) if guard else "yes"
+                    state = "if %s" % _literal(guard) if guard else "defined"
                     break
-            cells.append(cell)
-        body.append(cells)
-    return _table(["class"] + ["Python %s" % v for v, _ in per_version], body)
+            states.append(state)
+        if layout == "columns":
+            body.append([_literal(name)] + [s or ABSENT for s in states])
+        else:
+            body.append([_literal(name), _ranges_cell(versions, states,
+                                                      lambda s: s or "absent")])
+    if layout == "columns":
+        return _table(["class"] + ["Python %s" % v for v in versions], body)
+    return _table(["class", "per interpreter"], body, widths=[30, 70])
 
 
 def class_guards(classes, version):

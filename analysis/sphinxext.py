@@ -34,6 +34,9 @@ Directives (every one takes ``:python: X.Y[.Z]`` unless said otherwise, and
 ``.. flowdiff:: SCENARIO``
     The flows of every traced interpreter (or ``:pythons:``) side by side:
     which step each version adds, drops or gets from another class.
+    ``:layout: columns`` gives one column per interpreter; the default,
+    ``ranges``, groups consecutive interpreters that agree (nine columns do
+    not fit a page).  ``owner-diff`` and ``stdlib-classes`` take it too.
 ``.. owner-diff:: CLASS``
     Who supplies each attribute of *CLASS* on every traced interpreter;
     ``:changes-only:`` keeps the rows that differ, ``:names:`` picks rows.
@@ -444,11 +447,15 @@ def _pythons(argument):
     return _names(argument)
 
 
+def _layout(argument):
+    return directives.choice(argument, ("ranges", "columns"))
+
+
 class FlowDiffDirective(_AnalysisDirective):
     """``.. flowdiff:: SCENARIO``: the flows of several interpreters side by side."""
 
     optional_arguments = 1
-    option_spec = dict(_AnalysisDirective.option_spec, pythons=_pythons)
+    option_spec = dict(_AnalysisDirective.option_spec, pythons=_pythons, layout=_layout)
     scenario = CallFlowDirective.scenario
 
     def build(self):
@@ -461,7 +468,8 @@ class FlowDiffDirective(_AnalysisDirective):
         for python in pythons:
             _, flow = self.load("flow", scenario, python)
             flows.append((flow.python["version"], flow))
-        return self.rst(render_rst.flowdiff_table(render_rst.diff_flows(flows, scenario)))
+        return self.rst(render_rst.flowdiff_table(
+            render_rst.diff_flows(flows, scenario), layout=self.options.get("layout", "ranges")))
 
 
 class OwnerDiffDirective(_AnalysisDirective):
@@ -469,7 +477,7 @@ class OwnerDiffDirective(_AnalysisDirective):
 
     required_arguments = 1
     option_spec = dict(_AnalysisDirective.option_spec, pythons=_pythons, names=_names,
-                       **{"changes-only": directives.flag})
+                       layout=_layout, **{"changes-only": directives.flag})
 
     def build(self):
         scenario = self.scenario()
@@ -484,7 +492,8 @@ class OwnerDiffDirective(_AnalysisDirective):
             mros.append((mro.python["version"], mro))
         return self.rst(render_rst.owner_diff_table(
             mros, names=self.options.get("names"),
-            only_changes="changes-only" in self.options))
+            only_changes="changes-only" in self.options,
+            layout=self.options.get("layout", "ranges")))
 
 
 class StdlibSourceDirective(_AnalysisDirective):
@@ -510,9 +519,9 @@ class StdlibSourceDirective(_AnalysisDirective):
             raise InputError("%s is not defined in Python %s's %s" % (
                 self.arguments[0], version, os.path.basename(filename)), filename)
         first, last = span
-        wanted = [w for w in (self.options.get("emphasize") or "").split("|") if w.strip()]
-        emphasize = [n for n in range(first, last + 1)
-                     if any(w.strip() in lines[n - 1] for w in wanted)]
+        wanted = [w.strip() for w in (self.options.get("emphasize") or "").split("|")
+                  if w.strip()]
+        emphasize = render_rst.matching_lines(lines, first, last, wanted)
         caption = self.options.get("caption") or "``%s``, Python %s, lines %d-%d" % (
             os.path.basename(filename), version, first, last)
         return self.rst(render_rst.code_blocks(
@@ -522,6 +531,8 @@ class StdlibSourceDirective(_AnalysisDirective):
 
 class StdlibClassesDirective(_AnalysisDirective):
     """``.. stdlib-classes::``: the module's classes, one version or all."""
+
+    option_spec = dict(_AnalysisDirective.option_spec, layout=_layout)
 
     def build(self):
         scenario = self.scenario()
@@ -548,7 +559,8 @@ class StdlibClassesDirective(_AnalysisDirective):
         if not per_version:
             raise InputError("no MROs recorded for scenario %r" % scenario,
                              os.path.join(self.store.root, scenario))
-        return self.rst(render_rst.class_presence_table(per_version))
+        return self.rst(render_rst.class_presence_table(
+            per_version, layout=self.options.get("layout", "ranges")))
 
 
 # -- the walkthrough pages -------------------------------------------------------

@@ -268,6 +268,13 @@ def test_find_def_and_block_end(fake_lines):
     assert render_rst.instance_attributes(fake_lines, "TCPServer") == ["socket"]
 
 
+def test_matching_lines_skip_docstrings_and_comments(fake_lines):
+    # BaseServer.__init__: line 14 is its docstring, which mentions nothing; "self." matches
+    # the two assignments only.
+    assert render_rst.matching_lines(fake_lines, 13, 16, ["self.", "Constructor"]) == [15, 16]
+    assert render_rst.matching_lines(fake_lines, 1, 9, ["ThreadingMixIn"]) == []
+
+
 def test_excerpt_ranges_cut_long_definitions_around_emphasized_lines():
     assert render_rst.excerpt_ranges(10, 20, [15]) == [(10, 20)]
     assert render_rst.excerpt_ranges(10, 100, [50, 53, 90], max_lines=30, context=3) == [
@@ -342,7 +349,7 @@ def test_diff_flows_statuses_and_order():
         ("__init__", "same", "socketserver.TCPServer", "socketserver.TCPServer"),
         ("__init__#2", "same", "socketserver.BaseServer", "socketserver.BaseServer"),
         ("serve_forever", "same", "socketserver.BaseServer", "socketserver.BaseServer"),
-        ("_eintr_retry", "removed", None, None),
+        ("_eintr_retry", "removed", "socketserver", None),
         ("_handle_request_noblock", "same", "socketserver.BaseServer",
          "socketserver.BaseServer"),
         ("get_request", "same", "socketserver.TCPServer", "socketserver.TCPServer"),
@@ -357,21 +364,47 @@ def test_diff_flows_statuses_and_order():
     ]
     newer_first = render_rst.diff_flows([("3.12.1", flow("3.12.1")), ("2.7.18", flow("2.7.18"))])
     assert [r.status for r in newer_first.rows if r.key == "_eintr_retry"] == ["added"]
-    table = render_rst.flowdiff_table(diff)
-    assert "   * - ``_eintr_retry``\n     - -\n     - -\n     - **removed**\n" in table
+    columns = render_rst.flowdiff_table(diff, layout="columns")
+    assert "   * - ``_eintr_retry``\n     - ``socketserver``\n     - \u2014\n     - **removed**\n" \
+        in columns
+    ranges = render_rst.flowdiff_table(diff)
+    assert ("   * - ``finish_request``\n     - **owner-changed**\n"
+            "     - ``TCPServer`` on 2.7.18; ``BaseServer`` on 3.12.1\n") in ranges
+    assert ("   * - ``_eintr_retry``\n     - **removed**\n"
+            "     - ``socketserver`` on 2.7.18; absent on 3.12.1\n") in ranges
+    assert ("   * - ``serve_forever``\n     - same\n"
+            "     - ``BaseServer`` on every version\n") in ranges
+
+
+def test_version_runs_group_consecutive_equal_values():
+    versions = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.13.0"]
+    assert render_rst.version_runs(versions, [None, None, "a", "a", None]) == [
+        ("2.7.18", "3.6.15", None), ("3.7.16", "3.8.18", "a"), ("3.13.0", "3.13.0", None)]
 
 
 def test_owner_diff_and_class_presence(fake_lines):
     mros = [("2.7.18", server_mro("2.7.18")), ("3.12.1", server_mro("3.12.1"))]
-    text = render_rst.owner_diff_table(mros, only_changes=True)
+    text = render_rst.owner_diff_table(mros, only_changes=True, layout="columns")
     assert text.count("   * - ``") == 1
     assert "   * - ``handle_error``\n     - ``TCPServer``\n     - ``BaseServer``\n" in text
+    ranges = render_rst.owner_diff_table(mros, names=["handle_error", "nope"])
+    assert ranges == (
+        ".. list-table::\n   :header-rows: 1\n   :widths: 25 75\n\n"
+        "   * - attribute\n     - supplied by, per interpreter\n"
+        "   * - ``handle_error``\n     - ``TCPServer`` on 2.7.18; ``BaseServer`` on 3.12.1\n"
+        "   * - ``nope``\n     - absent on every version\n")
     same = [("3.12.1", server_mro()), ("3.13.0", server_mro("3.13.0"))]
     assert render_rst.owner_diff_table(same, only_changes=True) == (
         "Every attribute has the same owner on Python 3.12.1, Python 3.13.0.\n")
     scanned = render_rst.scan_classes(fake_lines)
-    table = render_rst.class_presence_table([("2.7.18", scanned[:2]), ("3.12.1", scanned)])
-    assert "   * - ``ForkingMixIn``\n     - -\n     - if ``hasattr(os, \"fork\")``\n" in table
+    presence = [("2.7.18", scanned[:2]), ("3.12.1", scanned)]
+    table = render_rst.class_presence_table(presence, layout="columns")
+    assert "   * - ``ForkingMixIn``\n     - \u2014\n     - if ``hasattr(os, \"fork\")``\n" \
+        in table
+    assert ("   * - ``ForkingMixIn``\n     - absent on 2.7.18; "
+            "if ``hasattr(os, \"fork\")`` on 3.12.1\n") in render_rst.class_presence_table(presence)
+    assert "   * - ``BaseServer``\n     - defined on every version\n" in \
+        render_rst.class_presence_table(presence)
     guards = render_rst.class_guards([(n, b, g) for n, b, g, _ in scanned], "3.12.1")
     assert guards == (
         "Classes that depend on the platform, on Python 3.12.1:\n\n"
