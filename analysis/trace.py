@@ -38,6 +38,7 @@ The tracer leaves the interpreter as it found it: it saves the previous
 and when its own callback raises it switches itself off, keeps what it had,
 and says why in ``Trace.disabled``.
 """
+import itertools
 import json
 import os
 import shutil
@@ -81,7 +82,7 @@ def _doc_line(func_or_code_doc):
 class _CodeInfo(object):
     """What the tracer decided about one code object, computed once."""
 
-    __slots__ = ("module", "function", "file", "line", "first_arg", "doc", "owners")
+    __slots__ = ("module", "function", "file", "line", "first_arg", "qualname", "owners")
 
     def __init__(self, module, code, first_arg):
         self.module = module
@@ -89,8 +90,8 @@ class _CodeInfo(object):
         self.file = code.co_filename
         self.line = code.co_firstlineno
         self.first_arg = first_arg
-        self.doc = None  # found with the owner, from the function object
-        self.owners = {}  # type -> (owner qualname or None, owner module, doc)
+        self.qualname = _compat.code_qualname(code)  # for a call with no owner class
+        self.owners = {}  # receiver type -> (owner name or None, owner module, doc)
 
 
 class Tracer(object):
@@ -124,14 +125,19 @@ class Tracer(object):
         self._exact = frozenset(modules)
         self._prefixes = tuple(m + "." for m in modules)
         self._cache = {}
-        self._calls = []
+        # The hot path appends one tuple per call (see _enter); Call records
+        # are built once, in trace().  Ids come from a counter, so no lock is
+        # taken per call (next() and list.append are atomic under the GIL).
+        self._raw = []
+        self._ids = itertools.count()
+        self._spawned = {}  # call id -> [thread ids it started]
+        self._merged = []  # Call records of forked children, merged at stop()
         # Per thread: .thread (its Thread record) and .stack (call ids).  A
         # thread-local, not a dict by thread ident: idents are reused as soon
         # as a thread ends, and a new thread must get a new record.
         self._local = threading.local()
         self._thread_records = []
         self._hops = []
-        self._hopped = set()
         self._pending_starts = {}  # id(threading.Thread) -> call id that started it
         self._lock = threading.Lock()
         self._active = False
@@ -184,9 +190,10 @@ class Tracer(object):
     def trace(self, scenario):
         """Return what was recorded as a :class:`~analysis.model.Trace` named *scenario*."""
         with self._lock:
-            calls = list(self._calls)
+            calls = self._materialize(list(self._raw)) + list(self._merged)
             threads = list(self._thread_records)
             hops = list(self._hops)
+        calls.sort(key=lambda c: c.id)
         return Trace(
             scenario=scenario,
             python=python_info(),
@@ -198,6 +205,32 @@ class Tracer(object):
             disabled=self.disabled,
             pid=self._pid,
         )
+
+    def _materialize(self, raw):
+        calls = []
+        spawned = self._spawned
+        for call_id, parent, depth, thread_id, info, owner, call_file, call_line in raw:
+            name, owner_module, doc = owner
+            calls.append(
+                Call(
+                    id=call_id,
+                    parent=parent,
+                    depth=depth,
+                    thread=thread_id,
+                    function=info.function,
+                    owner=name,
+                    owner_module=owner_module,
+                    qualname=name + "." + info.function if name else info.qualname,
+                    module=info.module,
+                    file=info.file,
+                    line=info.line,
+                    call_file=call_file,
+                    call_line=call_line,
+                    spawned_threads=list(spawned.get(call_id, ())),
+                    doc=doc,
+                )
+            )
+        return calls
 
     # -- hooks ---------------------------------------------------------------
 
@@ -305,18 +338,7 @@ class Tracer(object):
 
     def _owner(self, info, code, frame):
         """(owner, owner_module, doc) for this call, cached per receiver type."""
-        receiver = None
-        if info.first_arg is not None:
-            receiver = frame.f_locals.get(info.first_arg)
-        if receiver is None:
-            key = None
-        elif isinstance(receiver, _compat.CLASS_TYPES):
-            key = receiver  # a classmethod's cls (or a class passed first)
-        else:
-            key = getattr(receiver, "__class__", type(receiver))
-        found = info.owners.get(key)
-        if found is not None:
-            return found
+        key = _receiver_type(info, frame)
         found = None
         if key is not None:
             found = _find_owner(key, info.function, code)
@@ -332,7 +354,7 @@ class Tracer(object):
     def _register_thread(self, name, role, started_by):
         thread_id = len(self._thread_records)
         if self._in_child:
-            thread_id = 1000000 + thread_id  # remapped when the parent merges
+            thread_id = _CHILD_BASE + thread_id  # remapped when the parent merges
         record = Thread(
             id=thread_id,
             name=name,
@@ -341,8 +363,10 @@ class Tracer(object):
             pid=os.getpid() if self._in_child else None,
         )
         self._thread_records.append(record)
-        self._local.thread = record
-        self._local.stack = []
+        local = self._local
+        local.thread_id = thread_id
+        local.stack = []
+        local.hop_from = started_by  # recorded with the thread's first call
         return record
 
     def _new_thread(self):
@@ -357,56 +381,41 @@ class Tracer(object):
             role = "server"
         record = self._register_thread(name, role, started_by)
         if started_by is not None:
-            starter = self._call_by_id(started_by)
-            if starter is not None:
-                starter.spawned_threads.append(record.id)
+            self._spawned.setdefault(started_by, []).append(record.id)
         return record
-
-    def _call_by_id(self, call_id):
-        calls = self._calls
-        if 0 <= call_id < len(calls) and calls[call_id].id == call_id:
-            return calls[call_id]
-        for call in reversed(calls):
-            if call.id == call_id:
-                return call
-        return None
 
     def _enter(self, code, frame, info):
         local = self._local
-        with self._lock:
-            thread = getattr(local, "thread", None)
-            if thread is None:
-                thread = self._new_thread()
+        try:
             stack = local.stack
-            owner, owner_module, doc = self._owner(info, code, frame)
-            call_id = len(self._calls)
-            if self._in_child:
-                call_id += 1000000
-            parent = stack[-1] if stack else None
-            caller = frame.f_back
-            function = info.function
-            self._calls.append(
-                Call(
-                    id=call_id,
-                    parent=parent,
-                    depth=len(stack),
-                    thread=thread.id,
-                    function=function,
-                    owner=owner,
-                    owner_module=owner_module,
-                    qualname=owner + "." + function if owner else _compat.code_qualname(code),
-                    module=info.module,
-                    file=info.file,
-                    line=info.line,
-                    call_file=caller.f_code.co_filename if caller is not None else None,
-                    call_line=caller.f_lineno if caller is not None else None,
-                    doc=doc,
-                )
-            )
-            if not stack and thread.started_by is not None and thread.id not in self._hopped:
-                self._hopped.add(thread.id)
-                self._hops.append(Hop(from_call=thread.started_by, thread=thread.id, first_call=call_id))
-            stack.append(call_id)
+        except AttributeError:  # the first recorded call of a new thread
+            with self._lock:
+                self._new_thread()
+            stack = local.stack
+        # _receiver_type(), inlined: this runs once per recorded call.
+        first_arg = info.first_arg
+        if first_arg is None:
+            key = None
+        else:
+            key = frame.f_locals.get(first_arg)
+            if key is not None and not isinstance(key, _CLASS_TYPES):
+                key = key.__class__
+        owner = info.owners.get(key, _MISSING_OWNER)
+        if owner is _MISSING_OWNER:
+            owner = self._owner(info, code, frame)
+        call_id = next(self._ids)
+        caller = frame.f_back
+        if caller is not None:
+            call_file, call_line = caller.f_code.co_filename, caller.f_lineno
+        else:
+            call_file = call_line = None
+        self._raw.append(
+            (call_id, stack[-1] if stack else None, len(stack), local.thread_id, info, owner, call_file, call_line)
+        )
+        if not stack and local.hop_from is not None:
+            self._hops.append(Hop(from_call=local.hop_from, thread=local.thread_id, first_call=call_id))
+            local.hop_from = None
+        stack.append(call_id)
 
     def _leave(self):
         stack = getattr(self._local, "stack", None)
@@ -470,7 +479,7 @@ class Tracer(object):
         if not self._active:
             return None
         try:
-            frame = sys._getframe(1)
+            frame = _getframe(1)
             if info is None:
                 info = self._classify(code, frame)
                 if info is _SKIP:
@@ -487,7 +496,9 @@ class Tracer(object):
         # None: a frame that started before the tracer did.  Never DISABLE
         # it: the same code may be called, and recorded, later.
         if info is not None and self._active:
-            self._leave()
+            stack = getattr(self._local, "stack", None)
+            if stack:
+                stack.pop()
         return None
 
     def _mon_unwind(self, code, offset, exc):
@@ -551,10 +562,11 @@ class Tracer(object):
         started_by = parent_stack[-1] if parent_stack else None
         self._lock = threading.Lock()  # another thread may have held it at fork
         self._in_child = True
-        self._child_first = len(self._calls)
+        self._ids = itertools.count(_CHILD_BASE)
         self._child_thread_first = len(self._thread_records)
-        thread = self._register_thread("child-%d" % os.getpid(), "child", started_by)
+        self._register_thread("child-%d" % os.getpid(), "child", started_by)
         self._local.stack = parent_stack
+        self._local.hop_from = None  # the parent records the fork's hop
 
     def _write_child(self):
         if self._child_dir is None:
@@ -562,9 +574,10 @@ class Tracer(object):
         try:
             data = {
                 "pid": os.getpid(),
-                "calls": [c.to_dict() for c in self._calls[self._child_first:]],
+                "calls": [
+                    c.to_dict() for c in self._materialize([r for r in self._raw if r[0] >= _CHILD_BASE])
+                ],
                 "threads": [t.to_dict() for t in self._thread_records[self._child_thread_first:]],
-                "hops": [h.to_dict() for h in self._hops if h.thread >= 1000000],
             }
             path = os.path.join(self._child_dir, "%d.json" % os.getpid())
             with open(path + ".tmp", "w") as stream:
@@ -607,12 +620,13 @@ class Tracer(object):
             record = Thread.from_dict(dict(t, id=new_id))
             records[t["id"]] = record
             self._thread_records.append(record)
-        base = len(self._calls)
+        base = next(self._ids)  # after stop(): no call takes ids any more
+        self._ids = itertools.count(base + len(data["calls"]))
         for offset, c in enumerate(data["calls"]):
             call_map[c["id"]] = base + offset
         for c in data["calls"]:
             parent = c["parent"]
-            self._calls.append(
+            self._merged.append(
                 Call.from_dict(
                     dict(
                         c,
@@ -630,9 +644,25 @@ class Tracer(object):
                 self._hops.append(
                     Hop(from_call=record.started_by, thread=record.id, first_call=first[0] if first else None)
                 )
-                starter = self._call_by_id(record.started_by)
-                if starter is not None:
-                    starter.spawned_threads.append(record.id)
+                self._spawned.setdefault(record.started_by, []).append(record.id)
+
+
+_getframe = sys._getframe
+_CLASS_TYPES = _compat.CLASS_TYPES
+_CHILD_BASE = 1000000000  # ids in a forked child, renumbered when the parent merges
+_MISSING_OWNER = object()
+
+
+def _receiver_type(info, frame):
+    """The type whose MRO supplies this call's function: of ``self``, or ``cls`` itself."""
+    if info.first_arg is None:
+        return None
+    receiver = frame.f_locals.get(info.first_arg)
+    if receiver is None:
+        return None
+    if isinstance(receiver, _compat.CLASS_TYPES):
+        return receiver  # a classmethod's cls (or a class passed first)
+    return getattr(receiver, "__class__", type(receiver))
 
 
 def _alive(pid):

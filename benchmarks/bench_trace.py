@@ -1,0 +1,246 @@
+"""The tracer's overhead: 2000 echo requests, traced and untraced, in one run.
+
+Workload: a ThreadingTCPServer with the scenarios' UpperStreamHandler, one
+connection per request from a client in the main thread; a round times the
+2000 requests only (the tracer and the server are started before the clock
+and stopped after it).  Implementations, interleaved round by round
+(A B C D, D C B A ...); each implementation's fastest round is compared
+with the untraced fastest round (see main() for why):
+
+``untraced``
+    no hook at all.
+``analysis``
+    ``analysis.trace.Tracer`` with its default hook (sys.monitoring on 3.12+,
+    sys.settrace below), filtered to socketserver and the handler's module:
+    it records every call there with owner, thread and call site.
+``analysis-settrace``
+    (3.12+ only) the same tracer on sys.settrace, to show what
+    sys.monitoring buys.
+``viztracer``, ``hunter``
+    the two tools people use for the same question, filtered to the same
+    files / modules, where they are installed for this interpreter.  They
+    are found in the interpreter's site-packages or in the checkout's
+    ``.venv-analysis/pyXY`` (made with ``python3.X -m venv
+    .venv-analysis/py3X && .venv-analysis/py3X/bin/pip install viztracer
+    hunter``); where they are not, they are skipped with the reason.
+
+Targets (issue 3): analysis/untraced <= 1.15 on 3.12/3.13, <= 1.4 on
+3.6-3.11, <= 1.8 on 2.7, and below viztracer and hunter in the same run.
+"""
+from __future__ import division, print_function
+
+import glob
+import os
+import socket
+import sys
+import threading
+
+import benchlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKOUT = os.path.dirname(HERE)
+
+
+def _add_tool_venv():
+    # viztracer and hunter live in a venv of this interpreter's version when
+    # the interpreter itself does not have them; appended, so nothing in it
+    # shadows the stdlib or the checkout.
+    tag = "py%d%d" % sys.version_info[:2]
+    for site in glob.glob(os.path.join(CHECKOUT, ".venv-analysis", tag, "lib", "python*", "site-packages")):
+        if site not in sys.path:
+            sys.path.append(site)
+
+
+_add_tool_venv()
+if CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+
+from analysis import examples  # noqa: E402
+from analysis._compat import socketserver  # noqa: E402
+from analysis.trace import DEFAULT_TRACER, Tracer  # noqa: E402
+
+MODULES = [socketserver.__name__, examples.__name__]
+FILES = [os.path.splitext(m.__file__)[0] + ".py" for m in (socketserver, examples)]
+
+
+def _target():
+    minor = sys.version_info[:2]
+    if minor >= (3, 12):
+        return ("<=", 1.15)
+    if minor >= (3, 6):
+        return ("<=", 1.4)
+    return ("<=", 1.8)
+
+
+class NoTracer(object):
+    name = "untraced"
+
+    def start(self):
+        pass
+
+    def stop(self):
+        return 0
+
+
+class AnalysisTracer(object):
+    def __init__(self, name, hook):
+        self.name = name
+        self.hook = hook
+        self.tracer = None
+
+    def start(self):
+        self.tracer = Tracer(MODULES, tracer=self.hook)
+        self.tracer.start()
+
+    def stop(self):
+        self.tracer.stop()
+        calls = len(self.tracer.trace("bench").calls)
+        self.tracer = None
+        return calls
+
+
+class VizTracerTool(object):
+    name = "viztracer"
+
+    def __init__(self):
+        import viztracer
+
+        self.module = viztracer
+        self.version = viztracer.__version__
+        self.tracer = None
+
+    def start(self):
+        self.tracer = self.module.VizTracer(include_files=list(FILES), verbose=0, tracer_entries=2000000)
+        self.tracer.start()
+
+    def stop(self):
+        self.tracer.stop()
+        self.tracer.clear()
+        self.tracer = None
+        return None
+
+
+class HunterTool(object):
+    name = "hunter"
+
+    def __init__(self):
+        import hunter
+
+        self.module = hunter
+        self.version = hunter.__version__
+        self.tracer = None
+        self.events = []
+
+    def start(self):
+        events = self.events = []
+
+        def action(event):
+            events.append((event.module, event.function, event.lineno))
+
+        self.tracer = self.module.trace(module_in=MODULES, kind="call", action=action, threading_support=True)
+
+    def stop(self):
+        self.tracer.stop()
+        self.tracer = None
+        return len(self.events)
+
+
+def one_round(impl, requests):
+    """Time *requests* echo requests with *impl* on; return (seconds, calls recorded)."""
+    impl.start()
+    try:
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), examples.UpperStreamHandler)
+        server.daemon_threads = True
+        loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="server")
+        loop.daemon = True
+        loop.start()
+        address = server.server_address
+        try:
+            started = benchlib.clock()
+            for _ in range(requests):
+                sock = socket.create_connection(address, timeout=10)
+                try:
+                    sock.sendall(examples.MESSAGE)
+                    reply = b""
+                    while not reply.endswith(b"\n"):
+                        chunk = sock.recv(4096)
+                        if not chunk:
+                            break
+                        reply += chunk
+                finally:
+                    sock.close()
+                if reply != examples.REPLY:
+                    raise RuntimeError("bad reply %r" % (reply,))
+            elapsed = benchlib.clock() - started
+        finally:
+            server.shutdown()
+            loop.join(10)
+            server.server_close()
+    finally:
+        calls = impl.stop()
+    return elapsed, calls
+
+
+def main():
+    args = benchlib.parse_args("the tracer's overhead on 2000 echo requests, with viztracer and hunter side by side")
+    report = benchlib.Report("trace", quick=args.quick)
+    requests = 100 if args.quick else 2000
+    rounds = 1 if args.quick else 5
+    impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER)]
+    if DEFAULT_TRACER == "sys.monitoring":
+        impls.append(AnalysisTracer("analysis-settrace", "sys.settrace"))
+    versions = {}
+    for cls in (VizTracerTool, HunterTool):
+        try:
+            tool = cls()
+        except ImportError as exc:
+            report.skip(cls.name, "not installed for Python %s (%s)" % (benchlib.platform.python_version(), exc))
+            continue
+        except Exception as exc:  # a tool that installs but cannot start here
+            report.skip(cls.name, "cannot start: %s: %s" % (type(exc).__name__, exc))
+            continue
+        versions[tool.name] = tool.version
+        impls.append(tool)
+    report.setup = {
+        "workload": "ThreadingTCPServer, UpperStreamHandler, one connection per request, client in the main thread",
+        "requests": requests,
+        "rounds": rounds,
+        "analysis_hook": DEFAULT_TRACER,
+        "filter": ", ".join(MODULES),
+    }
+    for name, version in sorted(versions.items()):
+        report.setup[name + "_version"] = version
+    # Warm-up: imports, first connections, code object caches.
+    for impl in impls:
+        one_round(impl, 20)
+    times = dict((impl.name, []) for impl in impls)
+    calls = {}
+    for r in range(rounds):
+        order = impls if r % 2 == 0 else [impls[0]] + impls[:0:-1]
+        for impl in order:
+            seconds, recorded = one_round(impl, requests)
+            times[impl.name].append(seconds)
+            if recorded:
+                calls[impl.name] = recorded
+            benchlib.progress("round %d %-18s %.3f s", r + 1, impl.name, seconds)
+    # The machine is shared and noisy (another interpreter's tests run at
+    # the same time): a round can only be slowed down by that, never sped
+    # up, so each implementation's fastest round is its least disturbed
+    # figure, and the ratios compare those.  The medians are reported too.
+    for impl in impls:
+        report.result("echo_%d_wall" % requests, impl.name, min(times[impl.name]), "s")
+        report.result("echo_%d_wall_median" % requests, impl.name, benchlib.median(times[impl.name]), "s")
+    if "analysis" in calls:
+        report.result("calls_per_request", "analysis", calls["analysis"] / float(requests), "count")
+    metric = "echo_%d_wall" % requests
+    for impl in impls[1:]:
+        target = _target() if impl.name == "analysis" else None
+        report.ratio(metric, impl.name, "untraced", target=target)
+    for other in ("viztracer", "hunter"):
+        if other in times:
+            report.ratio(metric, "analysis", other, target=("<", 1))
+    report.emit()
+
+
+if __name__ == "__main__":
+    main()
