@@ -240,11 +240,13 @@ class Tracer(object):
         else:
             self._saved = (sys.gettrace(), sys.getprofile()) + _compat.threading_hooks()
             if self.kind == "sys.settrace":
-                threading.settrace(self._global_trace)
-                sys.settrace(self._global_trace)
+                hook = self._settrace_hooks()
+                threading.settrace(hook)
+                sys.settrace(hook)
             else:
-                threading.setprofile(self._profile)
-                sys.setprofile(self._profile)
+                hook = self._profile_hook()
+                threading.setprofile(hook)
+                sys.setprofile(hook)
 
     def _uninstall(self):
         if self.kind == "sys.monitoring":
@@ -399,7 +401,7 @@ class Tracer(object):
         else:
             key = frame.f_locals.get(first_arg)
             if key is not None and not isinstance(key, _CLASS_TYPES):
-                key = key.__class__
+                key = getattr(key, "__class__", None) or type(key)
         owner = info.owners.get(key, _MISSING_OWNER)
         if owner is _MISSING_OWNER:
             owner = self._owner(info, code, frame)
@@ -423,52 +425,81 @@ class Tracer(object):
             stack.pop()
 
     # sys.settrace ------------------------------------------------------------
+    #
+    # The hooks are closures over local names, not methods: the global trace
+    # function runs for every Python call in every thread, and its fast path
+    # (one dict lookup, "not ours", return None) must stay a handful of
+    # bytecodes.
 
-    def _global_trace(self, frame, event, arg):
-        if not self._active:
-            return None
-        code = frame.f_code
-        info = self._cache.get(code)
-        if info is _SKIP:
-            return None
-        try:
-            if info is None:
-                info = self._classify(code, frame)
-                if info is _SKIP:
-                    return None
-            if _compat.FRAME_HAS_TRACE_LINES:
-                frame.f_trace_lines = False
-            self._enter(code, frame, info)
-        except Exception as exc:
-            self._fail(exc)
-            return None
-        return self._local_trace
+    def _settrace_hooks(self):
+        cache_get = self._cache.get
+        local = self._local
+        skip = _SKIP
+        trace_lines = _compat.FRAME_HAS_TRACE_LINES
+        tracer = self
 
-    def _local_trace(self, frame, event, arg):
-        if event == "return":
-            self._leave()
-        return self._local_trace
+        def local_trace(frame, event, arg):
+            # 'return' pops; 'line' events only reach here on 2.7 and 3.6,
+            # which have no f_trace_lines.
+            if event == "return":
+                stack = getattr(local, "stack", None)
+                if stack:
+                    stack.pop()
+            return local_trace
+
+        def global_trace(frame, event, arg):
+            code = frame.f_code
+            info = cache_get(code)
+            if info is skip:
+                return None
+            if not tracer._active:
+                return None
+            try:
+                if info is None:
+                    info = tracer._classify(code, frame)
+                    if info is skip:
+                        return None
+                if trace_lines:
+                    frame.f_trace_lines = False
+                tracer._enter(code, frame, info)
+            except Exception as exc:
+                tracer._fail(exc)
+                return None
+            return local_trace
+
+        return global_trace
 
     # sys.setprofile ----------------------------------------------------------
 
-    def _profile(self, frame, event, arg):
-        if not self._active or (event != "call" and event != "return"):
-            return
-        code = frame.f_code
-        info = self._cache.get(code)
-        if info is _SKIP:
-            return
-        try:
-            if info is None:
-                info = self._classify(code, frame)
-                if info is _SKIP:
-                    return
+    def _profile_hook(self):
+        cache_get = self._cache.get
+        local = self._local
+        skip = _SKIP
+        tracer = self
+
+        def profile(frame, event, arg):
+            # Called for C calls too: those are not "call" / "return".
             if event == "call":
-                self._enter(code, frame, info)
-            else:
-                self._leave()
-        except Exception as exc:
-            self._fail(exc)
+                code = frame.f_code
+                info = cache_get(code)
+                if info is skip or not tracer._active:
+                    return
+                try:
+                    if info is None:
+                        info = tracer._classify(code, frame)
+                        if info is skip:
+                            return
+                    tracer._enter(code, frame, info)
+                except Exception as exc:
+                    tracer._fail(exc)
+            elif event == "return":
+                info = cache_get(frame.f_code)
+                if info is not None and info is not skip:
+                    stack = getattr(local, "stack", None)
+                    if stack:
+                        stack.pop()
+
+        return profile
 
     # sys.monitoring ----------------------------------------------------------
 
