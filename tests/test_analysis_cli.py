@@ -1,0 +1,217 @@
+"""python -m analysis: the exact command forms, their output, and one-line errors."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from analysis import versions
+from analysis.model import MRO, Flow, FlowDiff, MROSet, Step, Trace
+
+SS = "SocketServer" if sys.version_info[0] == 2 else "socketserver"
+VERSION = "%d.%d.%d" % sys.version_info[:3]
+
+
+def run(args, cwd):
+    # cwd: a temp dir, so that `-m analysis` imports the package under test
+    # (the installed one under tox), never a stray checkout in the cwd.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis"] + list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(cwd),
+        env=dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH", "")),
+    )
+    out, err = proc.communicate()
+    return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
+
+
+def assert_one_line_error(result, message):
+    code, out, err = result
+    assert code == 1
+    assert out == ""
+    assert err == "analysis: error: %s\n" % message
+
+
+def test_scenarios(tmpdir):
+    code, out, err = run(["scenarios"], tmpdir)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "threading-tcp", "tcp", "udp", "threading-udp", "forking-tcp", "unix-stream", "http",
+        "compat-threading-tcp", "compat-tcp", "compat-udp", "compat-threading-udp",
+        "compat-forking-tcp", "compat-unix-stream", "compat-http",
+    ]
+
+
+def test_mro_text_and_json(tmpdir):
+    code, out, err = run(["mro", "socketserver.ThreadingTCPServer"], tmpdir)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("%s.ThreadingTCPServer  (Python %s, " % (SS, VERSION))
+    assert lines[2:7] == [
+        "MRO:",
+        "  1. %s.ThreadingTCPServer" % SS,
+        "  2. %s.ThreadingMixIn" % SS,
+        "  3. %s.TCPServer" % SS,
+        "  4. %s.BaseServer" % SS,
+    ]
+    row = [line for line in lines if line.strip().startswith("process_request ")][0]
+    assert row.split() == ["process_request", "method", "%s.ThreadingMixIn" % SS, "replaces",
+                           "%s.BaseServer" % SS, row.split()[-1]]
+    assert row.split()[-1].endswith(".py:%d" % MRO_LINE())
+    code, out, err = run(["mro", "socketserver:ThreadingTCPServer", "--json"], tmpdir)
+    assert code == 0
+    assert MRO.from_dict(json.loads(out)).owner("process_request") == "%s.ThreadingMixIn" % SS
+
+
+def MRO_LINE():
+    from analysis._compat import socketserver
+
+    return socketserver.ThreadingMixIn.__dict__["process_request"].__code__.co_firstlineno
+
+
+def test_mro_unknown_class(tmpdir):
+    code, out, err = run(["mro", "nope.Foo"], tmpdir)
+    assert code == 1 and out == ""
+    assert err.startswith("analysis: error: unknown class nope.Foo (nope: No module named ")
+    assert err.count("\n") == 1
+
+
+def test_flow_text(tmpdir):
+    code, out, err = run(["flow", "threading-tcp"], tmpdir)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("threading-tcp: __init__ -> handle  (Python %s, " % VERSION)
+    assert lines[1].split("|")[0].split() == ["1", "main", "MainThread"]
+    assert lines[1].split("|")[1].split()[0] == "TCPServer.__init__"
+    hop = [line for line in lines if "~> " in line]
+    assert len(hop) == 1 and "ThreadingMixIn.process_request_thread" in hop[0] and "worker" in hop[0]
+    assert "UpperStreamHandler.handle" in lines[-1] or "UpperStreamHandler.handle" in lines[-2]
+
+
+def test_flow_json_from_to(tmpdir):
+    code, out, err = run(["flow", "udp", "--from", "serve_forever", "--to", "finish_request", "--json"], tmpdir)
+    assert (code, err) == (0, "")
+    result = Flow.from_dict(json.loads(out))
+    assert result.steps[0].qualname == "BaseServer.serve_forever"
+    assert result.steps[-1].qualname == "BaseServer.finish_request"
+
+
+def test_flow_errors(tmpdir):
+    assert_one_line_error(
+        run(["flow", "threading-tcp", "--to", "nothing"], tmpdir),
+        "no call named 'nothing' after TCPServer.__init__ in the threading-tcp trace",
+    )
+    code, out, err = run(["flow", "nope"], tmpdir)
+    assert code == 1 and err.startswith("analysis: error: unknown scenario 'nope' (known: threading-tcp, ")
+
+
+def test_trace_json_file_and_tree(tmpdir):
+    path = str(tmpdir.join("t.json"))
+    code, out, err = run(["trace", "threading-udp", "--json", path], tmpdir)
+    assert (code, err) == (0, "")
+    trace = Trace.load(path)
+    assert trace.scenario == "threading-udp"
+    assert out.splitlines()[0] == "threading-udp  (Python %s, %s, %d calls, 3 threads)" % (
+        VERSION, trace.tracer, len(trace.calls))
+    assert "=> starts worker " in out  # the call that started the worker thread
+    code, out, err = run(["trace", "tcp", "--json", "-"], tmpdir)
+    assert code == 0 and Trace.from_dict(json.loads(out)).scenario == "tcp"
+
+
+def test_trace_user_classes(tmpdir):
+    code, out, err = run(
+        ["trace", "tcp", "--server", "socketserver:ThreadingTCPServer",
+         "--handler", "analysis.examples:UpperStreamHandler"], tmpdir)
+    assert (code, err) == (0, "")
+    assert "ThreadingMixIn.process_request_thread" in out
+    assert_one_line_error(
+        run(["trace", "tcp", "--server", "socketserver:Nope"], tmpdir),
+        "unknown class socketserver:Nope (%s has no Nope)" % SS,
+    )
+
+
+def test_usage_errors_exit_2(tmpdir):
+    code, out, err = run([], tmpdir)
+    assert code == 2 and out == "" and err.startswith("usage: python -m analysis ")
+    code, out, err = run(["diff", "only-one.json"], tmpdir)
+    assert code == 2 and "diff needs two or more files" in err
+
+
+def flow_file(tmpdir, name, version, qualnames):
+    steps = []
+    for i, q in enumerate(qualnames, 1):
+        owner, _, function = q.rpartition(".")
+        steps.append(Step(index=i, owner=owner or None, function=function, qualname=q, module="socketserver"))
+    python = {"version": version, "implementation": "CPython", "executable": "python", "hexversion": 0}
+    path = str(tmpdir.join(name))
+    Flow(scenario="threading-tcp", python=python, steps=steps).dump(path)
+    return path
+
+
+def test_diff_text_and_json(tmpdir):
+    a = flow_file(tmpdir, "a.json", "2.7.18", ["BaseServer.serve_forever", "_eintr_retry", "TCPServer.server_close"])
+    b = flow_file(tmpdir, "b.json", "3.13.0", ["BaseServer.serve_forever", "ThreadingMixIn.server_close"])
+    code, out, err = run(["diff", b, a], tmpdir)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "threading-tcp: 2.7.18  3.13.0",
+        "step           status         2.7.18        3.13.0",
+        "serve_forever  same           BaseServer    BaseServer",
+        "_eintr_retry   removed        socketserver  -",
+        "server_close   owner-changed  TCPServer     ThreadingMixIn",
+    ]
+    code, out, err = run(["diff", a, b, "--json"], tmpdir)
+    assert FlowDiff.from_dict(json.loads(out)).versions == ["2.7.18", "3.13.0"]
+
+
+def test_diff_errors(tmpdir):
+    a = flow_file(tmpdir, "a.json", "2.7.18", ["A.f"])
+    missing = str(tmpdir.join("missing.json"))
+    assert_one_line_error(run(["diff", a, missing], tmpdir), "cannot read %s: No such file or directory" % missing)
+    mro = str(tmpdir.join("m.json"))
+    MROSet(classes=[]).dump(mro)
+    assert_one_line_error(
+        run(["diff", a, mro], tmpdir), "%s is a compatserver.mro-set document, not a flow or a trace" % mro
+    )
+    bad = tmpdir.join("bad.json")
+    bad.write('{"schema": "compatserver.flow", "schema_version": 9}')
+    assert_one_line_error(
+        run(["diff", a, str(bad)], tmpdir),
+        "%s: compatserver.flow schema_version 9 is newer than this code reads (1): upgrade compatserver" % bad,
+    )
+
+
+def test_versions_writes_the_documented_files(tmpdir):
+    out_dir = tmpdir.join("out")
+    code, out, err = run(["versions", "threading-tcp", "--pythons", sys.executable, "--out", str(out_dir)], tmpdir)
+    assert code == 0, err
+    assert "[1/1] %s threading-tcp ok (" % sys.executable in err
+    directory = out_dir.join("threading-tcp")
+    assert sorted(os.listdir(str(directory))) == [
+        "%s.flow.json" % VERSION, "%s.mro.json" % VERSION, "%s.trace.json" % VERSION
+    ]
+    assert Trace.load(str(directory.join("%s.trace.json" % VERSION))).scenario == "threading-tcp"
+    assert Flow.load(str(directory.join("%s.flow.json" % VERSION))).steps[-1].qualname == "UpperStreamHandler.handle"
+    mros = MROSet.load(str(directory.join("%s.mro.json" % VERSION)))
+    assert [m.cls for m in mros.classes] == ["%s.ThreadingTCPServer" % SS, "analysis.examples.UpperStreamHandler"]
+    assert out.split() == [sys.executable, VERSION, str(directory.join("%s.flow.json" % VERSION))]
+
+
+def test_versions_errors(tmpdir):
+    assert_one_line_error(
+        run(["versions", "tcp", "--pythons", "9.9", "--out", str(tmpdir)], tmpdir),
+        "interpreter python9.9 not found (pyenv, PATH or .tox)",
+    )
+    code, out, err = run(["versions", "nope", "--out", str(tmpdir)], tmpdir)
+    assert code == 1 and err.startswith("analysis: error: unknown scenario 'nope'")
+
+
+def test_an_interpreter_without_six_is_named(tmpdir):
+    fake = tmpdir.join("python-without-six")
+    fake.write("#!/bin/sh\necho 'ImportError: No module named six' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    ok, version, message = versions.run_one(versions.Interpreter("fake", str(fake)), "compat-tcp", str(tmpdir))
+    assert (ok, version) == (False, None)
+    assert message == "needs six, which %s lacks (pip install six)" % fake
