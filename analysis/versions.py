@@ -10,7 +10,9 @@ instead of the bare interpreter, because it has ``six``, which the
 ``compat-`` scenarios need.
 
 Each interpreter runs ``python -m analysis record SCENARIO --out DIR`` with
-``PYTHONPATH`` pointing at the checkout, which writes::
+``PYTHONPATH`` pointing at the checkout (and, last, at this process's
+``six.py`` for interpreters that have none: see :func:`_environment`), which
+writes::
 
     DIR/<scenario>/<X.Y.Z>.trace.json   the Trace
     DIR/<scenario>/<X.Y.Z>.flow.json    the Flow from __init__ to handle (do_GET for http)
@@ -18,6 +20,7 @@ Each interpreter runs ``python -m analysis record SCENARIO --out DIR`` with
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,11 @@ class Interpreter(object):
 
     def __repr__(self):
         return "Interpreter(%r, %r)" % (self.label, self.executable)
+
+    @property
+    def display(self):
+        """``python3.13`` for a version, the path itself for a path."""
+        return self.label if os.sep in self.label else "python" + self.label
 
 
 def output_paths(out, scenario, version):
@@ -153,14 +161,33 @@ def find_interpreters(pythons=None, prefer_tox=True):
     return found
 
 
+def _six_file():
+    try:
+        import six
+    except ImportError:
+        return None
+    path = os.path.splitext(os.path.abspath(six.__file__))[0] + ".py"
+    return path if os.path.isfile(path) else None
+
+
 def _environment():
+    """(environment, working directory, temporary directory or None) for the runs.
+
+    ``PYTHONPATH`` starts with the checkout, so the target interpreter runs
+    this very ``analysis`` and ``compatserver``.  When this process has
+    ``six`` (a single file that runs on 2.7 and 3.x), a directory holding
+    only ``six.py`` goes at the *end* of the path: an interpreter with no
+    six of its own (a bare pyenv one, before ``make test`` made .tox) can
+    still run the compat- scenarios, and one with its own six keeps it.
+    """
     env = dict(os.environ)
+    temporary = None
     if os.path.isfile(os.path.join(CHECKOUT, "setup.cfg")):
         root = CHECKOUT
     else:
         # An installed analysis (site-packages): put only our packages on
         # the target's path, never this interpreter's whole site-packages.
-        root = tempfile.mkdtemp(prefix="analysis-path-")
+        root = temporary = tempfile.mkdtemp(prefix="analysis-path-")
         os.symlink(PACKAGE_DIR, os.path.join(root, "analysis"))
         try:
             import compatserver
@@ -168,8 +195,17 @@ def _environment():
             os.symlink(os.path.dirname(os.path.abspath(compatserver.__file__)), os.path.join(root, "compatserver"))
         except ImportError:
             pass
-    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
-    return env, root
+    trailing = []
+    six_file = _six_file()
+    if six_file is not None:
+        if temporary is None:
+            temporary = tempfile.mkdtemp(prefix="analysis-path-")
+        fallback = os.path.join(temporary, "fallback")
+        os.mkdir(fallback)
+        os.symlink(six_file, os.path.join(fallback, "six.py"))
+        trailing.append(fallback)
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p] + trailing)
+    return env, root, temporary
 
 
 def _last_line(text):
@@ -209,6 +245,7 @@ def run_all(scenario, out, pythons=None, extra_args=(), jobs=None, progress=None
     order.  *progress*: a callable taking one line (default: stderr).
     """
     interpreters = find_interpreters(pythons)
+    out = os.path.abspath(out)  # the runs' working directory is the checkout
     if progress is None:
 
         def progress(line):
@@ -217,7 +254,15 @@ def run_all(scenario, out, pythons=None, extra_args=(), jobs=None, progress=None
 
     if jobs is None:
         jobs = max(2, min(4, _cpu_count()))
-    env, root = _environment()
+    env, root, temporary = _environment()
+    try:
+        return _run_all(interpreters, scenario, out, extra_args, jobs, progress, timeout, env, root)
+    finally:
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _run_all(interpreters, scenario, out, extra_args, jobs, progress, timeout, env, root):
     results = [None] * len(interpreters)
     queue = list(enumerate(interpreters))
     lock = threading.Lock()
@@ -236,11 +281,11 @@ def run_all(scenario, out, pythons=None, extra_args=(), jobs=None, progress=None
                 state["done"] += 1
                 results[index] = (interp, ok, version, message)
                 progress(
-                    "[%d/%d] python%s %s %s (%.1f s)%s"
+                    "[%d/%d] %s %s %s (%.1f s)%s"
                     % (
                         state["done"],
                         total,
-                        interp.label,
+                        interp.display,
                         scenario,
                         "ok" if ok else "FAILED",
                         time.time() - started,
