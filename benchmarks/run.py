@@ -444,12 +444,18 @@ def main(argv=None):
                 % (name, label, os.path.relpath(output)))
             return 130
         status = result["status"]
+        log_dir = os.path.join(os.path.dirname(os.path.abspath(output)), "logs")
+        os.makedirs(log_dir, exist_ok=True)
+        log_path = os.path.join(log_dir, "%s-%s.log" % (name, label))
+        with open(log_path, "w") as f:
+            f.write("".join(run.stderr))
         log("%s %s in %.0fs%s" % (prefix, status, run.duration,
                                   "" if status == "ok" else ": " + result["error"].strip()
                                   .splitlines()[0]))
         if status != "ok":
             for line in result["error"].strip().splitlines()[1:]:
                 log("    " + line)
+            log("    (whole stderr in %s)" % os.path.relpath(log_path))
         output_obj = result["output"]
         runs.append({
             "benchmark": name, "env": label, "executable": exe,
@@ -458,6 +464,7 @@ def main(argv=None):
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "duration_s": round(run.duration, 1),
             "load_before": load_before, "load_after": loadavg(),
+            "log": os.path.relpath(log_path, os.path.dirname(os.path.abspath(output))),
             "output": output_obj if status == "ok" else None,
         })
 

@@ -95,6 +95,10 @@ def test_bad_runs_fail_the_harness_and_say_why(bench_dir, tmp_path, name, status
     assert entry["error"].startswith(message)
     assert entry["output"] is None
     assert entry["duration_s"] < 30
+    assert entry["log"] == "logs/%s-%s.log" % (name, entry["env"])
+    stderr = (tmp_path / entry["log"]).read_text()
+    assert stderr == {"crash": "boom: the server fell over\n",
+                      "chatty": "skipped pool: no pool here\n"}.get(name, "")
 
 
 def test_partial_run_replaces_only_its_own_entries(bench_dir, tmp_path):
