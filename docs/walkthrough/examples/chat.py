@@ -21,11 +21,13 @@ class ChatHandler(socketserver.StreamRequestHandler):
     def setup(self):
         socketserver.StreamRequestHandler.setup(self)   # not super(): 2.7's classes are old-style
         self.request.settimeout(60)   # a client that stops reading cannot block the others
+        self.send_lock = threading.Lock()   # two senders must not interleave their lines
         with self.server.lock:
             self.server.clients.add(self)
 
     def handle(self):
-        self.wfile.write(b"* welcome\n")    # registered by now: the client may talk
+        with self.send_lock:                    # others may already be sending to us
+            self.wfile.write(b"* welcome\n")    # registered by now: the client may talk
         self.broadcast(b"* joined\n")
         while True:
             try:
@@ -51,10 +53,13 @@ class ChatHandler(socketserver.StreamRequestHandler):
             others = [c for c in self.server.clients if c is not self]
         for other in others:
             try:
-                other.wfile.write(who + line)
-                other.wfile.flush()
-            except (socket.error, OSError):
-                pass                            # that client's own thread cleans it up
+                with other.send_lock:
+                    other.wfile.write(who + line)
+                    other.wfile.flush()
+            except (socket.error, OSError, ValueError):
+                # Gone, or leaving right now (its finish() closed wfile after our
+                # snapshot: ValueError): that client's own thread cleans it up.
+                pass
 
 
 class ChatServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
