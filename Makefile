@@ -18,5 +18,10 @@ test:
 bench:
 	@bin=$$(bash .ci/tools.sh) && "$$bin/python" benchmarks/run.py $(BENCH_ARGS)
 
+# Sets itself up (Graphviz, .venv-docs), records traces and probes under every
+# interpreter when their inputs changed, builds with -W -n: see .ci/docs.sh.
+docs:
+	@bash .ci/docs.sh
+
 clean:
-	rm -rf .tox .venv-tools docs/_build docs/_generated build dist *.egg-info
+	rm -rf .tox .venv-tools .venv-docs docs/_build docs/_generated build dist *.egg-info

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# make docs: build the site into docs/_build/html, setting up what it needs.
+#
+#   1. Graphviz (dot) through .ci/apt.sh: installed when root, else one line
+#      saying what to install.
+#   2. .venv-docs: the newest Python >= 3.11, with the project and its `docs`
+#      extra (Sphinx 9); rebuilt when setup.cfg changes.
+#   3. The recorded inputs, under every interpreter present (the .tox/pyXY
+#      environments of `make test`, which have six; missing ones are created):
+#      traces of every scenario (python -m analysis versions) and the
+#      compatibility probes (docs/_tools/probes.py), in parallel, with
+#      progress.  Skipped when a stamp says their inputs (analysis/,
+#      compatserver/, the probes, the interpreter list) have not changed.
+#   4. sphinx-build -W -n (warnings are errors, nitpicky), incremental.
+#
+# Usage: .ci/docs.sh [--generate-only] [--force]
+#   --generate-only  steps 3 only (the docs check of the test matrix)
+#   --force          record again even when the stamp matches
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+cd "$root"
+. "$here/interpreters.sh"
+
+generate_only=0; force=0
+for arg in "$@"; do
+    case $arg in
+        --generate-only) generate_only=1;;
+        --force) force=1;;
+        *) echo "usage: .ci/docs.sh [--generate-only] [--force]" >&2; exit 2;;
+    esac
+done
+gen="$root/docs/_generated"
+jobs=${JOBS:-$(( $(nproc 2>/dev/null || echo 2) + 1 ))}
+t_start=$(date +%s)
+log() { echo "docs: $*" >&2; }
+
+# -- 1. Graphviz ----------------------------------------------------------
+if [ $generate_only = 0 ]; then
+    bash "$here/apt.sh" dot:graphviz || exit 1
+fi
+
+# -- 2. the Sphinx environment --------------------------------------------
+venv="$root/.venv-docs"
+if [ $generate_only = 0 ]; then
+    host=""
+    for v in 3.13 3.12 3.11; do
+        if command -v "python$v" >/dev/null 2>&1 && "python$v" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            host="python$v"; break
+        fi
+    done
+    if [ -z "$host" ]; then
+        echo "make docs: Sphinx 9 needs Python 3.11 or newer; none found (pyenv install 3.13)" >&2
+        exit 1
+    fi
+    stamp="$venv/.setup-cfg"
+    if ! [ -x "$venv/bin/sphinx-build" ] || ! cmp -s setup.cfg "$stamp" \
+        || [ "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "${host#python}" ]; then
+        log "creating .venv-docs with $host (Sphinx from setup.cfg's docs extra) ..."
+        rm -rf "$venv"
+        "$host" -m venv "$venv" >&2 || exit 1
+        if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[docs]" \
+                >"$venv/pip.log" 2>&1; then
+            tail -n 30 "$venv/pip.log" >&2
+            echo "make docs: could not install the docs extra into .venv-docs (log: .venv-docs/pip.log)" >&2
+            exit 1
+        fi
+        cp setup.cfg "$stamp"
+    fi
+fi
+
+# -- 3. traces and probes ---------------------------------------------------
+envs=$(compat_envs)
+if [ -z "$envs" ]; then
+    echo "make docs: no Python interpreter found (looked for python2.7 and python3.6 to python3.13)" >&2
+    exit 1
+fi
+missing=""
+for e in $envs; do [ -x ".tox/$e/bin/python" ] || missing="$missing $e"; done
+if [ -n "$missing" ]; then
+    bin=$("$here/tools.sh") || exit 1
+    for e in $missing; do
+        log "creating the tox environment $e (for six) ..."
+        if ! "$bin/tox" -e "$e" --notest >".tox-$e-create.log" 2>&1 </dev/null; then
+            cat ".tox-$e-create.log" >&2; rm -f ".tox-$e-create.log"
+            echo "make docs: could not create .tox/$e" >&2; exit 1
+        fi
+        rm -f ".tox-$e-create.log"
+    done
+fi
+pythons=""
+for e in $envs; do pythons="$pythons $root/.tox/$e/bin/python"; done
+
+# The stamp: a digest of everything the recorded files depend on.
+inputs_digest() {
+    {
+        find analysis compatserver -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum
+        sha256sum docs/_tools/probes.py .ci/docs.sh
+        for p in $pythons; do echo "$p $("$p" -c 'import platform; print(platform.python_version())')"; done
+    } | sha256sum | cut -d' ' -f1
+}
+digest=$(inputs_digest)
+stampfile="$gen/.inputs"
+if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$digest" ]; then
+    log "traces and probes are up to date (inputs unchanged)"
+else
+    rm -f "$stampfile"
+    mkdir -p "$gen/traces" "$gen/probes" "$gen/logs"
+    # One task per line: "trace SCENARIO" or "probes PYTHON".
+    tasks=()
+    if [ -f analysis/__main__.py ]; then
+        scenarios=$(PYTHONPATH="$root" ".tox/${envs##*$'\n'}/bin/python" -m analysis scenarios) || {
+            echo "make docs: python -m analysis scenarios failed" >&2; exit 1; }
+        for s in $scenarios; do tasks+=("trace $s"); done
+    else
+        log "analysis/__main__.py is not there yet: no traces recorded"
+    fi
+    for p in $pythons; do tasks+=("probes $p"); done
+    total=${#tasks[@]}
+    log "recording ${total} tasks, $jobs at a time (logs in docs/_generated/logs) ..."
+    run_task() {
+        local kind=$1 arg=$2 t0 rc name out
+        t0=$(date +%s)
+        case $kind in
+            trace)
+                name="trace-$arg"
+                PYTHONPATH="$ROOT" "$DOCS_PY" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
+                    >"$GEN/logs/$name.log" 2>&1 </dev/null
+                rc=$?;;
+            probes)
+                name="probes-$(basename "$(dirname "$(dirname "$arg")")")"
+                out="$GEN/probes/$("$arg" -c 'import platform; print(platform.python_version())').json"
+                PYTHONPATH="$ROOT" "$arg" "$ROOT/docs/_tools/probes.py" --jobs 2 --out "$out" \
+                    >"$GEN/logs/$name.log" 2>&1 </dev/null
+                rc=$?;;
+        esac
+        printf '  %-28s %s in %ss\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAILED)" "$(( $(date +%s) - t0 ))" >&2
+        [ $rc = 0 ] || { tail -n 20 "$GEN/logs/$name.log" >&2; }
+        return $rc
+    }
+    export -f run_task
+    export ROOT="$root" GEN="$gen" PYTHONS="$(echo $pythons)" PYENV_VERSION="${PYENV_VERSION:-}"
+    export DOCS_PY="$root/.tox/${envs##*$'\n'}/bin/python"
+    if ! printf '%s\n' "${tasks[@]}" | xargs -P "$jobs" -L 1 bash -c 'run_task "$0" "$1"'; then
+        echo "make docs: recording failed (see above and docs/_generated/logs)" >&2
+        exit 1
+    fi
+    echo "$digest" >"$stampfile"
+fi
+[ $generate_only = 1 ] && exit 0
+
+# -- 4. the site ----------------------------------------------------------
+log "building HTML (sphinx-build -W -n) ..."
+if ! "$venv/bin/sphinx-build" -W -n --keep-going -q -j auto -b html docs docs/_build/html; then
+    echo "make docs: the build has warnings or errors (above)" >&2
+    exit 1
+fi
+log "done in $(( $(date +%s) - t_start ))s"
+echo "$root/docs/_build/html/index.html"

@@ -1,0 +1,414 @@
+"""The site's local Sphinx extension: measured pages and offline stdlib links.
+
+``compat-matrix``
+    The compatibility matrix, from the probe results that ``.ci/docs.sh``
+    records under every interpreter (``docs/_tools/probes.py``, one JSON file
+    per interpreter in :confval:`compatdocs_probe_dir`).
+
+``bench-results``
+    Plots (SVG, drawn by :func:`svgplot.bar_chart`) and tables of the JSON
+    that ``make bench`` writes (:confval:`compatdocs_bench_results`).
+
+Both register their input files as dependencies, so a new measurement
+rebuilds the page, and turn a missing or malformed input into a warning that
+names the directive and the file (an error under ``-W``).
+
+Missing references to standard-library names (``socketserver.TCPServer``,
+``threading.Thread``, ``OSError``) become links to docs.python.org: what
+intersphinx would do, without fetching an inventory the build machine cannot
+reach.
+"""
+import builtins
+import hashlib
+import io
+import json
+import math
+import os
+import re
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
+
+import svgplot
+
+logger = logging.getLogger(__name__)
+
+
+def version_key(text):
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def short_version(text):
+    return ".".join(text.split(".")[:2])
+
+
+def group_versions(versions, keys):
+    """Runs of consecutive interpreters with the same key: ``[("3.8-3.11", key)]``."""
+    runs = []
+    for v, k in zip(versions, keys):
+        if runs and runs[-1][2] == k:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v, k])
+    return [(a if a == b else "%s-%s" % (a, b), k) for a, b, k in runs]
+
+
+def rst_escape(text):
+    return re.sub(r"([\\`*_|])", r"\\\1", text)
+
+
+def cell(lines):
+    """A list-table cell: one line block per entry."""
+    if not lines:
+        return ["     -"]
+    out = ["     - | " + lines[0]]
+    out.extend("       | " + line for line in lines[1:])
+    return out
+
+
+def load_json(path):
+    with io.open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def parse(directive, lines):
+    """Parse generated reST, section titles included, in place of the directive."""
+    node = nodes.Element()
+    source = directive.get_source_info()[0]
+    nested_parse_with_titles(directive.state, StringList(lines, source=source), node,
+                             directive.content_offset)
+    return node.children
+
+
+class CompatMatrix(SphinxDirective):
+    """``.. compat-matrix::`` with the option ``:details:`` to add the per-probe tables."""
+
+    has_content = False
+    option_spec = {"details": directives.flag}
+
+    FAILED = ("probe error", "cannot import", "hang")
+
+    def warn(self, message):
+        logger.warning("compat-matrix: %s", message, location=self.get_location())
+        return []
+
+    def run(self):
+        folder = self.config.compatdocs_probe_dir
+        if not os.path.isdir(folder):
+            return self.warn("no probe results: %s does not exist (run `make docs`)" % folder)
+        files = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
+        if not files:
+            return self.warn("no probe results in %s (run `make docs`)" % folder)
+        reports = []
+        for name in files:
+            path = os.path.join(folder, name)
+            self.env.note_dependency(path)
+            try:
+                report = load_json(path)
+                report["probes"][0]["stdlib"]["key"]
+            except (ValueError, KeyError, IndexError, TypeError) as e:
+                return self.warn("%s is not a probe report: %s" % (path, e))
+            reports.append(report)
+        reports.sort(key=lambda r: version_key(r["python"]))
+        versions = [short_version(r["python"]) for r in reports]
+        ids = [p["id"] for p in reports[0]["probes"]]
+        for r in reports[1:]:
+            if [p["id"] for p in r["probes"]] != ids:
+                return self.warn("probe reports list different probes (%s vs %s): "
+                                 "re-run the probes" % (reports[0]["python"], r["python"]))
+        lines = self.summary(reports, versions, ids)
+        if "details" in self.options:
+            lines += self.details(reports, versions, ids)
+        return parse(self, lines)
+
+    def summary(self, reports, versions, ids):
+        stamps = sorted(r["measured_at"] for r in reports)
+        lines = [
+            "Measured %s to %s on %s, %s (%s), by ``docs/_tools/probes.py``."
+            % (stamps[0], stamps[-1], reports[0]["implementation"],
+               reports[0]["platform"], reports[0]["machine"]),
+            "Interpreters: %s." % ", ".join(r["python"] for r in reports),
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :class: compat-summary",
+            "   :widths: 30 30 30 10",
+            "",
+            "   * - behaviour",
+            "     - stdlib",
+            "     - compatserver",
+            "     - compatserver the same everywhere",
+        ]
+        for i, ident in enumerate(ids):
+            probe = reports[0]["probes"][i]
+            std = [r["probes"][i]["stdlib"]["key"] for r in reports]
+            cmp_ = [r["probes"][i]["compatserver"]["key"] for r in reports]
+            same = len(set(cmp_)) == 1 and not any(k in self.FAILED for k in cmp_)
+            lines.append("   * - :ref:`%s <probe-%s>`" % (rst_escape_title(probe["title"]), ident))
+            lines += cell(["%s: %s" % (v, rst_escape(k)) for v, k in group_versions(versions, std)])
+            lines += cell(["%s: %s" % (v, rst_escape(k)) for v, k in group_versions(versions, cmp_)])
+            lines.append("     - %s" % ("yes" if same else "**no**"))
+        lines.append("")
+        return lines
+
+    def details(self, reports, versions, ids):
+        lines = ["", "Every measurement", "-----------------", ""]
+        for i, ident in enumerate(ids):
+            probe = reports[0]["probes"][i]
+            title = probe["title"]
+            lines += [".. _probe-%s:" % ident, "", title, "~" * (len(title) + 4), "",
+                      rst_escape(probe["doc"]), "",
+                      ".. list-table::", "   :header-rows: 1", "   :widths: 10 45 45",
+                      "   :class: compat-details", "",
+                      "   * - Python", "     - stdlib", "     - compatserver"]
+            for r in reports:
+                p = r["probes"][i]
+                lines.append("   * - %s" % r["python"])
+                for which in ("stdlib", "compatserver"):
+                    lines.append("     - %s" % rst_escape(p[which]["text"]))
+            lines.append("")
+        return lines
+
+
+def rst_escape_title(title):
+    """A title as the text of a :ref: (no inline markup allowed there)."""
+    return title.replace("``", "").replace("<", "\\<").replace(">", "\\>")
+
+
+# -- benchmarks --------------------------------------------------------------
+
+IMPL_ORDER = ["stdlib", "compat", "pool", "raw"]
+
+
+def bench_runs(data):
+    """The per-script reports of a results file, whatever wraps them."""
+    if isinstance(data, list):
+        return data, {}
+    for key in ("runs", "reports", "results"):
+        if isinstance(data.get(key), list):
+            meta = dict((k, v) for k, v in data.items() if k != key)
+            return data[key], meta
+    raise ValueError("expected a list of reports or an object with a 'runs' list")
+
+
+class BenchResults(SphinxDirective):
+    """``.. bench-results::``: every metric of ``make bench`` as a plot and a table."""
+
+    has_content = False
+
+    def warn(self, message):
+        logger.warning("bench-results: %s", message, location=self.get_location())
+        return []
+
+    def run(self):
+        path = self.config.compatdocs_bench_results
+        self.env.note_dependency(path)
+        if not os.path.exists(path):
+            return self.warn("%s does not exist: run `make bench` first" % path)
+        try:
+            runs, meta = bench_runs(load_json(path))
+            for r in runs:
+                r["benchmark"], r["python"], r["results"]
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            return self.warn("%s is not a benchmark results file: %s" % (path, e))
+        runs = [r for r in runs if not r.get("quick")]
+        if not runs:
+            return self.warn("%s holds only --quick runs; run `make bench` for figures" % path)
+        outdir = os.path.join(self.env.srcdir, "_generated", "bench")
+        os.makedirs(outdir, exist_ok=True)
+        docdir = os.path.dirname(self.env.doc2path(self.env.docname))
+        lines = []
+        if meta:
+            described = ", ".join("%s: %s" % (k, v) for k, v in sorted(meta.items())
+                                  if isinstance(v, (str, int, float)))
+            if described:
+                lines += ["Run: %s." % rst_escape(described), ""]
+        for bench in sorted(set(r["benchmark"] for r in runs)):
+            lines += self.benchmark(bench, [r for r in runs if r["benchmark"] == bench], outdir, docdir)
+        return parse(self, lines)
+
+    def benchmark(self, bench, runs, outdir, docdir):
+        runs.sort(key=lambda r: version_key(r["python"]))
+        pythons = [short_version(r["python"]) for r in runs]
+        title = "``bench_%s.py``" % bench
+        lines = [title, "-" * (len(title) + 2), ""]
+        setups = [r.get("setup") for r in runs if r.get("setup")]
+        if setups:
+            lines += ["Setup: %s." % rst_escape(", ".join(
+                "%s %s" % (k, v) for k, v in sorted(setups[-1].items()))), ""]
+        metrics = []
+        for r in runs:
+            for res in r["results"]:
+                if res["metric"] not in metrics:
+                    metrics.append(res["metric"])
+        for metric in metrics:
+            values, unit, target = {}, None, None
+            for r, py in zip(runs, pythons):
+                for res in r["results"]:
+                    if res["metric"] == metric and _finite(res["value"]):
+                        values[(py, res["impl"])] = float(res["value"])
+                        unit = res["unit"]
+                        target = res.get("target") or target
+            if not values:
+                continue
+            impls = sorted(set(i for _, i in values), key=lambda i: (
+                IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
+            ref = (float(target[1]), "target %s %s %s" % (target[0], target[1], unit)) if target else None
+            svg = svgplot.bar_chart("%s: %s (%s)" % (bench, metric, unit), pythons, impls, values,
+                                    unit, reference=ref)
+            name = "%s-%s.svg" % (bench, re.sub(r"[^a-z0-9_]+", "_", metric.lower()))
+            write_if_changed(os.path.join(outdir, name), svg)
+            rel = os.path.relpath(os.path.join(outdir, name), os.path.join(self.env.srcdir, docdir))
+            heading = "%s (%s)" % (metric, unit)
+            lines += [heading, "~" * len(heading), "",
+                      ".. image:: %s" % rel.replace(os.sep, "/"),
+                      "   :alt: %s, %s per interpreter and implementation" % (metric, unit),
+                      "   :class: bench-plot", ""]
+            lines += [".. list-table::", "   :header-rows: 1", "   :class: bench-table", "",
+                      "   * - Python"] + ["     - %s" % i for i in impls]
+            for py in pythons:
+                lines.append("   * - %s" % py)
+                for i in impls:
+                    v = values.get((py, i))
+                    lines.append("     - %s" % (svgplot._fmt(v) if v is not None else "not measured"))
+            lines.append("")
+        ratios = [(py, ra) for r, py in zip(runs, pythons) for ra in r.get("ratios", [])]
+        if ratios:
+            lines += ["Ratios (same interleaved run)", "~" * 29, "",
+                      ".. list-table::", "   :header-rows: 1", "   :class: bench-table", "",
+                      "   * - Python", "     - metric", "     - ratio", "     - value", "     - target"]
+            for py, ra in ratios:
+                t = ra.get("target")
+                lines += ["   * - %s" % py, "     - %s" % ra["metric"],
+                          "     - %s / %s" % (ra["num"], ra["den"]),
+                          "     - %.2f" % ra["value"],
+                          "     - %s" % ("%s %s (%s)" % (t[0], t[1], "ok" if _meets(ra["value"], t) else "MISSED")
+                                         if t else "")]
+            lines.append("")
+        skipped = [(py, s) for r, py in zip(runs, pythons) for s in r.get("skipped", [])]
+        if skipped:
+            lines += ["Not measured:", ""]
+            lines += ["- %s, %s%s: %s" % (py, s["impl"], (" " + s["metric"]) if s.get("metric") else "",
+                                          rst_escape(s["reason"])) for py, s in skipped]
+            lines.append("")
+        return lines
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _meets(value, target):
+    op, bound = target
+    return {"<=": value <= bound, "<": value < bound, ">=": value >= bound, ">": value > bound}[op]
+
+
+def write_if_changed(path, text):
+    """Write ``text`` unless the file already holds it (keeps mtimes, so no rebuild loop)."""
+    data = text.encode("utf-8")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            if hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest():
+                return
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+
+
+# -- offline links to the standard library -----------------------------------
+
+STDLIB_MODULES = {
+    "socketserver", "SocketServer", "socket", "select", "selectors", "threading", "signal",
+    "logging", "io", "os", "errno", "sys", "http", "queue", "time", "subprocess", "codecs",
+}
+BUILTIN_TYPES = {"int", "float", "str", "bytes", "bool", "object", "type", "list", "tuple",
+                 "dict", "set", "None", "unicode"}
+DOCS = "https://docs.python.org/3/library/"
+
+
+def stdlib_url(target):
+    """The docs.python.org URL of a standard-library name, or None."""
+    head = target.split(".")[0]
+    if head in BUILTIN_TYPES:
+        if target == "None":
+            return DOCS + "constants.html#None"
+        if target == "unicode":
+            return "https://docs.python.org/2.7/library/functions.html#unicode"
+        if "." in target:
+            return DOCS + "stdtypes.html#" + target
+        return DOCS + "functions.html#" + target
+    obj = getattr(builtins, target, None)
+    if isinstance(obj, type) and issubclass(obj, BaseException):
+        return DOCS + "exceptions.html#" + target
+    if head in STDLIB_MODULES:
+        if head == "SocketServer":
+            return "https://docs.python.org/2.7/library/socketserver.html#" + target
+        page = "http.server" if target.startswith("http.server") else head
+        return DOCS + page + ".html#" + target
+    return None
+
+
+def inherited_stdlib_url(target, context):
+    """A compatserver member inherited unchanged from the stdlib, as its stdlib URL.
+
+    ``:meth:`handle_timeout``` in the docstring of ``compatserver.BaseServer``
+    names ``socketserver.BaseServer.handle_timeout``, which compatserver does
+    not override: link to the stdlib's documentation of it.
+    """
+    import compatserver
+
+    if target.startswith("compatserver."):
+        parts = target.split(".")[1:]
+    elif context and context.startswith("compatserver.") and "." not in target:
+        parts = context.split(".")[1:] + [target]
+    else:
+        return None
+    if len(parts) != 2:
+        return None
+    cls = getattr(compatserver, parts[0], None)
+    if not isinstance(cls, type) or not hasattr(cls, parts[1]):
+        return None
+    for klass in cls.__mro__:
+        if parts[1] in vars(klass):
+            if klass.__module__ in ("socketserver", "SocketServer"):
+                return DOCS + "socketserver.html#socketserver.%s.%s" % (klass.__name__, parts[1])
+            return None
+    return None
+
+
+def resolve_stdlib(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    context = None
+    if node.get("py:class"):
+        context = "%s.%s" % (node.get("py:module") or "", node.get("py:class"))
+        context = context.lstrip(".")
+    url = stdlib_url(target) or inherited_stdlib_url(target, context)
+    if url is None and context and "." not in target and "MixIn" in context:
+        # A mix-in's docstring names a method of the server it is mixed
+        # into (``:meth:`handle_error``` in ThreadingMixIn): BaseServer's.
+        domain = env.domains["py"] if hasattr(env.domains, "__getitem__") else env.get_domain("py")
+        found = domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"),
+                                    "compatserver.BaseServer." + target, node, contnode)
+        if found is not None:
+            return found
+        url = inherited_stdlib_url(target, "compatserver.BaseServer")
+    if url is None:
+        return None
+    ref = nodes.reference("", "", internal=False, refuri=url, reftitle="(in the Python documentation)")
+    ref.append(contnode)
+    return ref
+
+
+def setup(app):
+    app.add_config_value("compatdocs_probe_dir", "_generated/probes", "env")
+    app.add_config_value("compatdocs_bench_results", "../benchmarks/results.json", "env")
+    app.add_directive("compat-matrix", CompatMatrix)
+    app.add_directive("bench-results", BenchResults)
+    app.connect("missing-reference", resolve_stdlib)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

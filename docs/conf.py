@@ -1,0 +1,70 @@
+"""Sphinx configuration of the compatserver site (``make docs``).
+
+The site is built with warnings as errors and nitpicky references
+(``sphinx-build -W -n``), so a broken reference, a missing trace or a probe
+that did not run fails the build instead of shipping a page that lies.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# The docs describe this checkout, never an older installed copy.
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(HERE, "_ext"))
+
+import compatserver  # noqa: E402
+
+project = "compatserver"
+author = "the compatserver maintainers"
+copyright = "2026, " + author
+release = compatserver.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.graphviz",
+    "compatdocs",
+]
+# The walkthrough directives (mro, callflow, sequence, flowdiff) and the
+# generated per-interpreter pages come from the project's own extension.
+if os.path.exists(os.path.join(ROOT, "analysis", "sphinxext.py")):
+    extensions.append("analysis.sphinxext")
+
+root_doc = "index"
+exclude_patterns = ["_build", "_generated/**/*.rst.txt", "Thumbs.db", ".DS_Store"]
+templates_path = []
+# Recorded inputs, written by .ci/docs.sh before Sphinx runs.
+compatserver_trace_dir = os.path.join(HERE, "_generated", "traces")
+compatdocs_probe_dir = os.path.join(HERE, "_generated", "probes")
+compatdocs_bench_results = os.path.join(ROOT, "benchmarks", "results.json")
+
+# Diagrams: SVG from Debian's Graphviz, so they scale and stay searchable.
+graphviz_output_format = "svg"
+graphviz_dot_args = ["-Gfontname=DejaVu Sans", "-Nfontname=DejaVu Sans", "-Efontname=DejaVu Sans"]
+
+# autodoc: members in source order, the override contracts in the docstrings.
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+autoclass_content = "both"
+
+# Nitpicky without the network: the build machine has no route to
+# docs.python.org, so intersphinx cannot fetch Python's inventory.  The
+# ``compatdocs`` extension links references to standard-library names
+# (``socketserver.TCPServer``, ``threading.Thread``, ``OSError`` ...) to their
+# pages on docs.python.org instead; every other unresolved reference is still
+# a warning, hence an error.
+nitpicky = True
+
+pygments_style = "sphinx"
+html_theme = "alabaster"
+html_title = "compatserver " + release
+html_theme_options = {
+    "description": "one socketserver for Python 2.7 and 3.6-3.13, and how it really works",
+    "fixed_sidebar": True,
+    "page_width": "1180px",
+    "sidebar_width": "230px",
+}
+html_static_path = ["_static"]
+html_css_files = ["compatdocs.css"]
+html_last_updated_fmt = "%Y-%m-%d %H:%M UTC"
