@@ -209,8 +209,16 @@ class Tracer(object):
     def _materialize(self, raw):
         calls = []
         spawned = self._spawned
-        for call_id, parent, depth, thread_id, info, owner, call_file, call_line in raw:
+        tables = {}
+        for call_id, parent, depth, thread_id, info, owner, call_code, call_offset in raw:
             name, owner_module, doc = owner
+            if call_code is None:
+                call_file = call_line = None
+            else:
+                table = tables.get(call_code)
+                if table is None:
+                    table = tables[call_code] = _compat.line_table(call_code)
+                call_file, call_line = call_code.co_filename, _compat.line_at(table, call_offset)
             calls.append(
                 Call(
                     id=call_id,
@@ -275,9 +283,10 @@ class Tracer(object):
         mon.use_tool_id(tool, "compatserver.analysis")
         self._tool = tool
         events = mon.events
-        mon.register_callback(tool, events.PY_START, self._mon_start)
-        mon.register_callback(tool, events.PY_RETURN, self._mon_return)
-        mon.register_callback(tool, events.PY_UNWIND, self._mon_unwind)
+        start, return_, unwind = self._monitoring_hooks()
+        mon.register_callback(tool, events.PY_START, start)
+        mon.register_callback(tool, events.PY_RETURN, return_)
+        mon.register_callback(tool, events.PY_UNWIND, unwind)
         # A code object DISABLEd by an earlier Tracer with another filter
         # must be seen again.
         mon.restart_events()
@@ -357,13 +366,9 @@ class Tracer(object):
         thread_id = len(self._thread_records)
         if self._in_child:
             thread_id = _CHILD_BASE + thread_id  # remapped when the parent merges
-        record = Thread(
-            id=thread_id,
-            name=name,
-            role=role,
-            started_by=started_by,
-            pid=os.getpid() if self._in_child else None,
-        )
+        # Thread(id, name, role, started_by, pid), built without keyword
+        # parsing: this runs once per handler thread while recording.
+        record = Thread._from_values(thread_id, name, role, started_by, os.getpid() if self._in_child else None)
         self._thread_records.append(record)
         local = self._local
         local.thread_id = thread_id
@@ -408,14 +413,16 @@ class Tracer(object):
         call_id = next(self._ids)
         caller = frame.f_back
         if caller is not None:
-            call_file, call_line = caller.f_code.co_filename, caller.f_lineno
+            # The caller's code and instruction offset; the line is looked
+            # up when the trace is built (f_lineno is slow to read).
+            call_code, call_offset = caller.f_code, caller.f_lasti
         else:
-            call_file = call_line = None
+            call_code = call_offset = None
         self._raw.append(
-            (call_id, stack[-1] if stack else None, len(stack), local.thread_id, info, owner, call_file, call_line)
+            (call_id, stack[-1] if stack else None, len(stack), local.thread_id, info, owner, call_code, call_offset)
         )
         if not stack and local.hop_from is not None:
-            self._hops.append(Hop(from_call=local.hop_from, thread=local.thread_id, first_call=call_id))
+            self._hops.append(Hop._from_values(local.hop_from, local.thread_id, call_id))
             local.hop_from = None
         stack.append(call_id)
 
@@ -503,40 +510,53 @@ class Tracer(object):
 
     # sys.monitoring ----------------------------------------------------------
 
-    def _mon_start(self, code, offset):
-        info = self._cache.get(code)
-        if info is _SKIP:
-            return _DISABLE
-        if not self._active:
+    def _monitoring_hooks(self):
+        """(PY_START, PY_RETURN, PY_UNWIND) callbacks, closures for speed."""
+        cache_get = self._cache.get
+        local = self._local
+        skip = _SKIP
+        disable = _DISABLE
+        getframe = _getframe
+        tracer = self
+
+        def start(code, offset):
+            info = cache_get(code)
+            if info is skip:
+                return disable
+            if not tracer._active:
+                return None
+            try:
+                frame = getframe(1)
+                if info is None:
+                    info = tracer._classify(code, frame)
+                    if info is skip:
+                        return disable
+                tracer._enter(code, frame, info)
+            except Exception as exc:
+                tracer._fail(exc)
             return None
-        try:
-            frame = _getframe(1)
-            if info is None:
-                info = self._classify(code, frame)
-                if info is _SKIP:
-                    return _DISABLE
-            self._enter(code, frame, info)
-        except Exception as exc:
-            self._fail(exc)
-        return None
 
-    def _mon_return(self, code, offset, retval):
-        info = self._cache.get(code)
-        if info is _SKIP:
-            return _DISABLE
-        # None: a frame that started before the tracer did.  Never DISABLE
-        # it: the same code may be called, and recorded, later.
-        if info is not None and self._active:
-            stack = getattr(self._local, "stack", None)
-            if stack:
-                stack.pop()
-        return None
+        def return_(code, offset, retval):
+            info = cache_get(code)
+            if info is skip:
+                return disable
+            # None: a frame that started before the tracer did.  Never
+            # DISABLE it: the same code may be called, and recorded, later.
+            if info is not None and tracer._active:
+                stack = getattr(local, "stack", None)
+                if stack:
+                    stack.pop()
+            return None
 
-    def _mon_unwind(self, code, offset, exc):
-        # PY_UNWIND cannot be DISABLEd; a dict lookup is all it costs.
-        info = self._cache.get(code)
-        if info is not None and info is not _SKIP and self._active:
-            self._leave()
+        def unwind(code, offset, exc):
+            # PY_UNWIND cannot be DISABLEd; a dict lookup is all it costs.
+            info = cache_get(code)
+            if info is not None and info is not skip and tracer._active:
+                stack = getattr(local, "stack", None)
+                if stack:
+                    stack.pop()
+
+        return start, return_, unwind
 
     # -- threads and forks ---------------------------------------------------
 

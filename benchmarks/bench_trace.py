@@ -185,7 +185,7 @@ def main():
     args = benchlib.parse_args("the tracer's overhead on 2000 echo requests, with viztracer and hunter side by side")
     report = benchlib.Report("trace", quick=args.quick)
     requests = 100 if args.quick else 2000
-    rounds = 1 if args.quick else 5
+    rounds = 1 if args.quick else 7
     impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER)]
     if DEFAULT_TRACER == "sys.monitoring":
         impls.append(AnalysisTracer("analysis-settrace", "sys.settrace"))
