@@ -241,7 +241,7 @@ def cmd_versions(args):
             paths = versions.output_paths(args.out, args.scenario, version)
             _write(u"%-6s %-8s %s\n" % (interp.label, version, paths["flow"]))
     for interp, ok, version, message in failed:
-        sys.stderr.write("analysis: error: python%s: %s\n" % (interp.label, message))
+        sys.stderr.write("analysis: error: %s: %s\n" % (interp.display, message))
     return 1 if failed else 0
 
 

@@ -63,25 +63,29 @@ def resolve(name):
         ]
     if not candidates or not all(m and a for m, a in candidates):
         raise UnknownClass("not a class name (want module.Class or module:Class): %r" % (name,))
-    errors = []
+    import_errors = []
+    missing = []
     for module_name, attr_path in candidates:
         for real_module in _compat.MODULE_ALIASES.get(module_name, (module_name,)):
             try:
                 module = importlib.import_module(real_module)
             except ImportError as exc:
-                errors.append("%s: %s" % (real_module, exc))
+                import_errors.append("%s: %s" % (module_name, exc))
                 continue
             obj = module
             try:
                 for part in attr_path.split("."):
                     obj = _dict_lookup(obj, part)
             except LookupError:
-                errors.append("%s has no %s" % (real_module, attr_path))
+                missing.append("%s has no %s" % (real_module, attr_path))
                 continue
             if not isinstance(obj, _compat.CLASS_TYPES):
                 raise UnknownClass("%s is not a class (it is a %s)" % (name, type(obj).__name__))
             return obj
-    raise UnknownClass("unknown class %s (%s)" % (name, "; ".join(errors[-2:])))
+    # The most useful reason: a module that imported but lacks the name,
+    # else why the module did not import.
+    reason = missing[0] if missing else import_errors[0]
+    raise UnknownClass("unknown class %s (%s)" % (name, reason))
 
 
 def _dict_lookup(obj, name):

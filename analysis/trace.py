@@ -132,13 +132,16 @@ class Tracer(object):
         self._ids = itertools.count()
         self._spawned = {}  # call id -> [thread ids it started]
         self._merged = []  # Call records of forked children, merged at stop()
-        # Per thread: .thread (its Thread record) and .stack (call ids).  A
+        # Per thread: .thread_id, .stack (the ids of the calls under way) and
+        # .hop_from (the call that started it, until its first call).  A
         # thread-local, not a dict by thread ident: idents are reused as soon
         # as a thread ends, and a new thread must get a new record.
         self._local = threading.local()
         self._thread_records = []
         self._hops = []
-        self._pending_starts = {}  # id(threading.Thread) -> call id that started it
+        # threading.Thread -> the call that started it (the object, not its
+        # id(): an id is reused once a finished Thread is collected).
+        self._pending_starts = {}
         self._lock = threading.Lock()
         self._active = False
         self._started = False
@@ -185,6 +188,7 @@ class Tracer(object):
         self._stopped = True
         self._uninstall()
         self._unpatch()
+        self._pending_starts.clear()  # no Thread objects kept alive
         self._merge_children()
 
     def trace(self, scenario):
@@ -378,7 +382,7 @@ class Tracer(object):
 
     def _new_thread(self):
         current = threading.current_thread()
-        started_by = self._pending_starts.pop(id(current), None)
+        started_by = self._pending_starts.pop(current, None)
         name = current.name
         if name in self.roles:
             role = self.roles[name]
@@ -425,11 +429,6 @@ class Tracer(object):
             self._hops.append(Hop._from_values(local.hop_from, local.thread_id, call_id))
             local.hop_from = None
         stack.append(call_id)
-
-    def _leave(self):
-        stack = getattr(self._local, "stack", None)
-        if stack:
-            stack.pop()
 
     # sys.settrace ------------------------------------------------------------
     #
@@ -567,7 +566,7 @@ class Tracer(object):
         def start(thread_self, *args, **kwargs):
             stack = getattr(tracer._local, "stack", None)
             if tracer._active and stack:
-                tracer._pending_starts[id(thread_self)] = stack[-1]
+                tracer._pending_starts[thread_self] = stack[-1]
             return original_start(thread_self, *args, **kwargs)
 
         start.__doc__ = original_start.__doc__
