@@ -21,7 +21,8 @@ class ChatHandler(socketserver.StreamRequestHandler):
     def setup(self):
         socketserver.StreamRequestHandler.setup(self)   # not super(): 2.7's classes are old-style
         self.request.settimeout(60)   # a client that stops reading cannot block the others
-        self.send_lock = threading.Lock()   # two senders must not interleave their lines
+        self.send_lock = threading.Lock()   # guards wfile: one sender at a time
+        self.closed = False
         with self.server.lock:
             self.server.clients.add(self)
 
@@ -42,24 +43,26 @@ class ChatHandler(socketserver.StreamRequestHandler):
         with self.server.lock:                  # forget the client first, then close
             self.server.clients.discard(self)
         self.broadcast(b"* left\n")
-        try:
-            socketserver.StreamRequestHandler.finish(self)
-        except (socket.error, OSError):         # the client vanished mid-flush
-            pass
+        with self.send_lock:                    # no broadcast is writing to us now
+            self.closed = True
+            try:
+                socketserver.StreamRequestHandler.finish(self)
+            except (socket.error, OSError):     # the client vanished mid-flush
+                pass
 
     def broadcast(self, line):
         who = ("%s:%d: " % self.client_address).encode("ascii")
         with self.server.lock:
             others = [c for c in self.server.clients if c is not self]
         for other in others:
-            try:
-                with other.send_lock:
+            with other.send_lock:
+                if other.closed:                # left after our snapshot
+                    continue
+                try:
                     other.wfile.write(who + line)
                     other.wfile.flush()
-            except (socket.error, OSError, ValueError):
-                # Gone, or leaving right now (its finish() closed wfile after our
-                # snapshot: ValueError): that client's own thread cleans it up.
-                pass
+                except (socket.error, OSError):
+                    pass                        # gone: its own thread cleans it up
 
 
 class ChatServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
