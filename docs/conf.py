@@ -56,6 +56,10 @@ autoclass_content = "both"
 # a warning, hence an error.
 nitpicky = True
 
+# Exact text: the matrix quotes error messages ('__exit__'), which must not
+# turn into typographic quotes.
+smartquotes = False
+
 pygments_style = "sphinx"
 html_theme = "alabaster"
 html_title = "compatserver " + release

@@ -185,14 +185,35 @@ IMPL_ORDER = ["stdlib", "compat", "pool", "raw"]
 
 
 def bench_runs(data):
-    """The per-script reports of a results file, whatever wraps them."""
-    if isinstance(data, list):
-        return data, {}
-    for key in ("runs", "reports", "results"):
-        if isinstance(data.get(key), list):
-            meta = dict((k, v) for k, v in data.items() if k != key)
-            return data[key], meta
-    raise ValueError("expected a list of reports or an object with a 'runs' list")
+    """The reports of the runs that succeeded, each with its run's metadata.
+
+    ``data`` is what ``benchmarks/run.py`` writes (see benchmarks/README.md):
+    ``{"generated", "machine", "runs": [{"status", "output", "date", ...}]}``.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise ValueError("expected an object with a 'runs' list (benchmarks/README.md)")
+    reports = []
+    for run in data["runs"]:
+        if run.get("status", "ok") != "ok" or not run.get("output"):
+            continue
+        report = dict(run["output"])
+        report["_run"] = run
+        reports.append(report)
+    return reports
+
+
+def describe_machine(data):
+    m = data.get("machine") or {}
+    parts = []
+    if m.get("cpu"):
+        parts.append("%s CPU" % m["cpu"])
+    if m.get("cores"):
+        parts.append("%s cores" % m["cores"])
+    if m.get("memory_gb"):
+        parts.append("%s GB" % m["memory_gb"])
+    if m.get("system"):
+        parts.append("%s %s %s" % (m["system"], m.get("kernel", ""), m.get("arch", "")))
+    return ", ".join(p.strip() for p in parts)
 
 
 class BenchResults(SphinxDirective):
@@ -210,23 +231,32 @@ class BenchResults(SphinxDirective):
         if not os.path.exists(path):
             return self.warn("%s does not exist: run `make bench` first" % path)
         try:
-            runs, meta = bench_runs(load_json(path))
+            data = load_json(path)
+            runs = bench_runs(data)
             for r in runs:
                 r["benchmark"], r["python"], r["results"]
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             return self.warn("%s is not a benchmark results file: %s" % (path, e))
-        runs = [r for r in runs if not r.get("quick")]
+        if data.get("quick"):
+            return self.warn("%s is a --quick run (a plumbing check, not a measurement)" % path)
         if not runs:
-            return self.warn("%s holds only --quick runs; run `make bench` for figures" % path)
+            return self.warn("%s has no successful run" % path)
+        failed = [r for r in data["runs"] if r.get("status", "ok") != "ok"]
         outdir = os.path.join(self.env.srcdir, "_generated", "bench")
         os.makedirs(outdir, exist_ok=True)
         docdir = os.path.dirname(self.env.doc2path(self.env.docname))
-        lines = []
-        if meta:
-            described = ", ".join("%s: %s" % (k, v) for k, v in sorted(meta.items())
-                                  if isinstance(v, (str, int, float)))
-            if described:
-                lines += ["Run: %s." % rst_escape(described), ""]
+        lines = [
+            "Measured by ``%s``, written %s, on one machine: %s."
+            % (rst_escape(data.get("command", "benchmarks/run.py")), data.get("generated", "(no date)"),
+               describe_machine(data) or "not described"),
+        ]
+        if data.get("load_at_start"):
+            lines[-1] += " Load average when the run started: %s." % ", ".join(
+                "%.2f" % x for x in data["load_at_start"])
+        lines.append("")
+        for r in failed:
+            lines += ["- Failed run: ``bench_%s.py`` under %s (%s)."
+                      % (r.get("benchmark", "?"), r.get("python") or r.get("env", "?"), r.get("status")), ""]
         for bench in sorted(set(r["benchmark"] for r in runs)):
             lines += self.benchmark(bench, [r for r in runs if r["benchmark"] == bench], outdir, docdir)
         return parse(self, lines)
@@ -240,6 +270,15 @@ class BenchResults(SphinxDirective):
         if setups:
             lines += ["Setup: %s." % rst_escape(", ".join(
                 "%s %s" % (k, v) for k, v in sorted(setups[-1].items()))), ""]
+        lines += [".. list-table:: When each interpreter's run was made",
+                  "   :header-rows: 1", "   :class: bench-table", "",
+                  "   * - Python", "     - started", "     - duration", "     - load before (1, 5, 15 min)"]
+        for r in runs:
+            run = r["_run"]
+            lines += ["   * - %s" % r["python"], "     - %s" % run.get("date", ""),
+                      "     - %s" % ("%.0f s" % run["duration_s"] if "duration_s" in run else ""),
+                      "     - %s" % ", ".join("%.2f" % x for x in run.get("load_before") or [])]
+        lines.append("")
         metrics = []
         for r in runs:
             for res in r["results"]:

@@ -1,0 +1,464 @@
+"""The docs check: the whole site builds clean, and what it shows is really there.
+
+Builds ``docs/`` once per session with Sphinx, warnings as errors and nitpicky
+(``-W -n``), into a temporary directory, from the inputs ``make docs`` records
+(``docs/_generated``: traces and probe results; ``.ci/docs.sh --generate-only``
+records them, and the ``docs`` tox environment runs it first).  Then:
+
+- every internal link, anchor and image of every page resolves;
+- every topic of walkthrough-topics.md is on the walkthrough of every
+  interpreter traced (one check per topic and interpreter, keyed by the names
+  the topic needs);
+- the compatibility matrix and the benchmarks page show what their JSON says;
+- a headless Chromium loads a walkthrough page and every diagram on it renders
+  (an SVG document of real size, no broken image), and the checker itself
+  notices a broken one.
+
+Skipped, with the reason, when Sphinx is not installed (every environment but
+``docs``).  Chromium and Graphviz are installed by the ``docs`` environment
+(``.ci/apt.sh``); a missing one fails the check with what to install.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+pytest.importorskip("sphinx", reason="the docs check runs in the docs environment (tox -e docs)")
+
+pytestmark = pytest.mark.docs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = os.path.join(ROOT, "docs")
+GENERATED = os.path.join(DOCS, "_generated")
+#: make bench's figures; COMPATDOCS_BENCH_RESULTS points elsewhere (a checkout
+#: whose results.json is not committed yet, a saved run).
+BENCH_RESULTS = os.environ.get("COMPATDOCS_BENCH_RESULTS") or os.path.join(ROOT, "benchmarks", "results.json")
+BUILD_TIMEOUT = 600
+CHROMIUM_TIMEOUT = 60
+
+
+# -- the build ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """Build the site once; return (html directory, warnings printed)."""
+    probes = glob.glob(os.path.join(GENERATED, "probes", "*.json"))
+    if not probes:
+        pytest.fail("no probe results in docs/_generated/probes: run `.ci/docs.sh --generate-only` "
+                    "(or `make docs`) first")
+    out = str(tmp_path_factory.mktemp("site"))
+    html = os.path.join(out, "html")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-q", "-b", "html",
+         "-d", os.path.join(out, "doctrees"), "-D", "compatdocs_bench_results=" + BENCH_RESULTS,
+         DOCS, html],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=BUILD_TIMEOUT,
+        universal_newlines=True)
+    return html, proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def html_dir(site):
+    html, status, output = site
+    if status != 0:
+        pytest.fail("the site did not build:\n" + output[-4000:])
+    return html
+
+
+def test_the_site_builds_with_zero_warnings(site):
+    html, status, output = site
+    warnings = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert warnings == []
+    assert status == 0, output[-4000:]
+    assert os.path.exists(os.path.join(html, "index.html"))
+
+
+# -- parsing the pages ---------------------------------------------------------
+
+class Page(HTMLParser):
+    """Links, image sources, ids and visible text of one HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links, self.images, self.ids, self.text = [], [], set(), []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.ids.add(a["name"])
+        if tag == "a" and "href" in a:
+            self.links.append(a["href"])
+        elif tag == "link" and "href" in a:
+            self.links.append(a["href"])
+        elif tag == "img" and "src" in a:
+            self.images.append(a["src"])
+        elif tag == "object" and "data" in a:
+            self.images.append(a["data"])
+        elif tag == "script" and "src" in a:
+            self.links.append(a["src"])
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+
+_pages = {}
+
+
+def page(path):
+    if path not in _pages:
+        p = Page()
+        with open(path, encoding="utf-8") as f:
+            p.feed(f.read())
+        p.close()
+        _pages[path] = p
+    return _pages[path]
+
+
+def text_of(path):
+    return re.sub(r"\s+", " ", " ".join(page(path).text))
+
+
+def html_files(html_dir):
+    return sorted(glob.glob(os.path.join(html_dir, "**", "*.html"), recursive=True))
+
+
+def is_external(url):
+    return urlsplit(url).scheme in ("http", "https", "mailto", "data", "javascript")
+
+
+# -- links and images ------------------------------------------------------------
+
+def test_every_internal_link_and_anchor_resolves(html_dir):
+    broken = []
+    checked = 0
+    for path in html_files(html_dir):
+        for url in page(path).links:
+            if is_external(url):
+                continue
+            parts = urlsplit(url)
+            target = path if not parts.path else os.path.normpath(
+                os.path.join(os.path.dirname(path), unquote(parts.path)))
+            checked += 1
+            if not os.path.exists(target):
+                broken.append("%s: %s (no file)" % (os.path.relpath(path, html_dir), url))
+            elif parts.fragment and target.endswith(".html") and \
+                    unquote(parts.fragment) not in page(target).ids:
+                broken.append("%s: %s (no anchor)" % (os.path.relpath(path, html_dir), url))
+    assert broken == []
+    assert checked > 200  # the check really walked the site
+
+
+def test_every_image_resolves(html_dir):
+    broken = []
+    images = 0
+    for path in html_files(html_dir):
+        for src in page(path).images:
+            if is_external(src):
+                broken.append("%s: %s (external image)" % (os.path.relpath(path, html_dir), src))
+                continue
+            images += 1
+            target = os.path.normpath(os.path.join(os.path.dirname(path), unquote(urlsplit(src).path)))
+            if not os.path.isfile(target) or os.path.getsize(target) == 0:
+                broken.append("%s: %s" % (os.path.relpath(path, html_dir), src))
+    assert broken == []
+    assert images >= 20  # diagrams of every walkthrough page, the benchmark plots
+
+
+# -- the walkthrough covers walkthrough-topics.md ------------------------------
+
+#: For each point of ../shared/reference/walkthrough-topics.md, the names and
+#: words a page must show to cover it.
+TOPICS = {
+    "1 servers, mixins, combinations": [
+        "TCPServer", "UDPServer", "UnixStreamServer", "UnixDatagramServer", "ForkingMixIn",
+        "ThreadingMixIn", "ForkingTCPServer", "ForkingUDPServer", "ThreadingTCPServer",
+        "ThreadingUDPServer"],
+    "2 inheritance and MRO, mixin first": [
+        "BaseServer", "TCPServer", "UDPServer", "UnixStreamServer", "UnixDatagramServer",
+        "ThreadingTCPServer", "ThreadingMixIn", "MRO", "first"],
+    "3 steps to write a server": [
+        "handle()", "serve_forever()", "handle_request()", "shutdown()", "server_close()"],
+    "4 construction": [
+        "__init__", "BaseServer.__init__", "server_bind", "server_activate", "allow_reuse_address",
+        "bind", "getsockname", "listen", "request_queue_size"],
+    "5 the loop": [
+        "serve_forever", "_handle_request_noblock", "get_request", "accept", "verify_request",
+        "process_request", "process_request_thread", "finish_request", "RequestHandlerClass",
+        "setup", "handle", "finish", "finally", "shutdown_request", "close_request",
+        "handle_error", "handle_timeout"],
+    "6 every BaseServer attribute and hook": [
+        "fileno", "handle_request", "serve_forever", "shutdown", "server_close",
+        "address_family", "RequestHandlerClass", "server_address", "socket",
+        "allow_reuse_address", "request_queue_size", "socket_type", "timeout",
+        "finish_request", "get_request", "handle_error", "handle_timeout", "process_request",
+        "server_activate", "server_bind", "verify_request", "service_actions"],
+    "7 handlers": [
+        "self.request", "self.client_address", "self.server", "StreamRequestHandler", "rfile",
+        "wfile", "DatagramRequestHandler", "readline"],
+    "8 empty recv means closed, loop in handle": ["recv", "empty", "closed", "loop"],
+    "9 daemon_threads and block_on_close": ["daemon_threads", "block_on_close", "server_close"],
+    "10 no forking without os.fork": ["os.fork", "Windows"],
+    "11 the import split": ["SocketServer", "socketserver"],
+    "12 worked examples": ["upper", "echo", "thread", "chat", "broadcast"],
+}
+
+
+def walkthrough_versions():
+    pages = glob.glob(os.path.join(DOCS, "walkthrough", "[0-9]*.rst"))
+    traces = glob.glob(os.path.join(GENERATED, "traces", "*", "*.trace.json"))
+    versions = set(os.path.basename(p)[:-4] for p in pages)
+    versions |= set(".".join(os.path.basename(t).split(".")[:2]) for t in traces)
+    return sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+@pytest.fixture(scope="session")
+def walkthrough_text(html_dir):
+    index = text_of(os.path.join(html_dir, "walkthrough", "index.html"))
+
+    def for_version(version):
+        path = os.path.join(html_dir, "walkthrough", version + ".html")
+        if not os.path.exists(path):
+            pytest.fail("no walkthrough page for Python %s (%s)" % (version, path))
+        return " ".join([index, text_of(path)] + diagram_texts(path))
+    return for_version
+
+
+def diagram_texts(path):
+    """The labels of the SVG diagrams a page shows (they are part of what it says)."""
+    texts = []
+    for src in page(path).images:
+        if src.endswith(".svg") and not is_external(src):
+            svg = os.path.normpath(os.path.join(os.path.dirname(path), unquote(urlsplit(src).path)))
+            with open(svg, encoding="utf-8") as f:
+                texts += re.findall(r"<text[^>]*>([^<]*)</text>", f.read())
+    return texts
+
+
+def test_a_walkthrough_page_for_every_interpreter_traced(html_dir):
+    versions = walkthrough_versions()
+    assert len(versions) >= 1
+    missing = [v for v in versions
+               if not os.path.exists(os.path.join(html_dir, "walkthrough", v + ".html"))]
+    assert missing == []
+
+
+@pytest.mark.parametrize("topic", sorted(TOPICS, key=lambda t: int(t.split()[0])))
+def test_every_topic_is_on_every_walkthrough_page(walkthrough_text, topic):
+    gaps = {}
+    for version in walkthrough_versions():
+        text = walkthrough_text(version)
+        missing = [w for w in TOPICS[topic] if w not in text]
+        if missing:
+            gaps[version] = missing
+    assert gaps == {}
+
+
+# -- the measured pages ------------------------------------------------------------
+
+def probe_reports():
+    reports = []
+    for path in sorted(glob.glob(os.path.join(GENERATED, "probes", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            reports.append(json.load(f))
+    return reports
+
+
+def test_the_matrix_shows_every_probe_outcome_of_every_interpreter(html_dir):
+    text = text_of(os.path.join(html_dir, "matrix.html"))
+    reports = probe_reports()
+    for report in reports:
+        assert report["python"] in text
+        for p in report["probes"]:
+            for which in ("stdlib", "compatserver"):
+                assert p[which]["text"] in text, (report["python"], p["id"], which)
+    # One summary row per probe, each linking to its detail table.
+    matrix = page(os.path.join(html_dir, "matrix.html"))
+    for p in reports[0]["probes"]:
+        assert "#probe-" + p["id"].replace("_", "-") in matrix.links
+
+
+def test_the_benchmarks_page_plots_every_metric(html_dir):
+    with open(BENCH_RESULTS, encoding="utf-8") as f:
+        data = json.load(f)
+    metrics = set()
+    for run in data["runs"]:
+        if run.get("status", "ok") == "ok" and run.get("output"):
+            metrics |= set((run["benchmark"], r["metric"]) for r in run["output"]["results"])
+    bench = page(os.path.join(html_dir, "benchmarks.html"))
+    svgs = [os.path.basename(src) for src in bench.images]
+    for benchmark, metric in metrics:
+        assert any(s.startswith("%s-%s" % (benchmark, metric)) and s.endswith(".svg") for s in svgs), \
+            (benchmark, metric)
+    assert data["generated"] in text_of(os.path.join(html_dir, "benchmarks.html"))
+
+
+# -- Chromium: the diagrams really render -------------------------------------------
+
+CHECK_SCRIPT = """<script>
+window.addEventListener("load", function () {
+  var out = [];
+  document.querySelectorAll("object, img").forEach(function (el) {
+    var box = el.getBoundingClientRect();
+    var r = {tag: el.tagName, src: el.getAttribute("data") || el.getAttribute("src"),
+             width: box.width, height: box.height, loaded: false, natural: 0};
+    if (el.tagName === "IMG") {
+      r.loaded = el.complete && el.naturalWidth > 0;
+      r.natural = el.naturalWidth;
+    } else {
+      var doc = null;
+      try { doc = el.contentDocument; } catch (e) {}
+      r.loaded = !!(doc && doc.documentElement && doc.documentElement.nodeName === "svg");
+      r.natural = r.loaded ? doc.documentElement.getBoundingClientRect().width : 0;
+    }
+    out.push(r);
+  });
+  var pre = document.createElement("pre");
+  pre.id = "compatdocs-image-check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("chromium is not installed: apt-get install chromium (or .ci/apt.sh chromium:chromium)")
+
+
+def chromium_run(args, timeout=CHROMIUM_TIMEOUT):
+    profile = tempfile.mkdtemp(prefix="compatdocs-chromium-")
+    try:
+        return subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--user-data-dir=" + profile] + args,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+            universal_newlines=True)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def rendered_images(html_path):
+    """Load a copy of the page (same directory) in Chromium; what each image did."""
+    with open(html_path, encoding="utf-8") as f:
+        source = f.read()
+    probe = os.path.join(os.path.dirname(html_path), "_image-check-" + os.path.basename(html_path))
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(source.replace("</body>", CHECK_SCRIPT + "</body>"))
+    try:
+        proc = chromium_run(["--allow-file-access-from-files", "--virtual-time-budget=15000",
+                             "--dump-dom", "file://" + probe])
+    finally:
+        os.unlink(probe)
+    match = re.search(r'<pre id="compatdocs-image-check">(.*?)</pre>', proc.stdout, re.S)
+    assert match, "chromium printed no result: %s" % proc.stderr[-2000:]
+    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&")
+                      .replace("&lt;", "<").replace("&gt;", ">"))
+
+
+def walkthrough_page(html_dir):
+    versions = walkthrough_versions()
+    return os.path.join(html_dir, "walkthrough", versions[-1] + ".html")
+
+
+def test_chromium_renders_every_diagram_of_a_walkthrough_page(html_dir):
+    path = walkthrough_page(html_dir)
+    images = rendered_images(path)
+    diagrams = [i for i in images if i["src"].endswith(".svg")]
+    assert len(diagrams) >= 3, images
+    bad = [i for i in images if not i["loaded"] or i["natural"] < 50 or i["height"] < 50]
+    assert bad == []
+
+
+def test_chromium_check_notices_a_broken_diagram(html_dir, tmp_path):
+    # The checker must be able to fail: the same page with one diagram's file
+    # name broken reports that diagram as not loaded.
+    path = walkthrough_page(html_dir)
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    first = re.search(r'data="([^"]+\.svg)"', source).group(1)
+    broken = os.path.join(os.path.dirname(path), "_broken-" + os.path.basename(path))
+    with open(broken, "w", encoding="utf-8") as f:
+        f.write(source.replace('data="%s"' % first, 'data="%s"' % first.replace(".svg", "-missing.svg"), 1))
+    try:
+        images = rendered_images(broken)
+    finally:
+        os.unlink(broken)
+    states = [(i["src"].endswith("-missing.svg"), i["loaded"]) for i in images]
+    assert (True, False) in states
+    assert all(loaded for missing, loaded in states if not missing)
+
+
+def test_chromium_screenshot_of_a_walkthrough_page(html_dir):
+    """Kept in docs/_build/screenshots for a human to look at."""
+    shots = os.path.join(DOCS, "_build", "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    path = walkthrough_page(html_dir)
+    png = os.path.join(shots, "walkthrough-" + os.path.basename(path)[:-5] + ".png")
+    if os.path.exists(png):
+        os.unlink(png)
+    proc = chromium_run(["--window-size=1280,3000", "--virtual-time-budget=15000",
+                         "--screenshot=" + png, "file://" + path])
+    assert os.path.exists(png), proc.stderr[-2000:]
+    with open(png, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1280, 3000)
+
+
+# -- the plotting function ------------------------------------------------------------
+
+def _svgplot():
+    sys.path.insert(0, os.path.join(DOCS, "_ext"))
+    try:
+        import svgplot
+    finally:
+        sys.path.pop(0)
+    return svgplot
+
+
+def test_bar_chart_is_deterministic_and_draws_what_it_is_given():
+    svgplot = _svgplot()
+    values = {("2.7", "stdlib"): 250.0, ("2.7", "compat"): 0.5, ("3.13", "stdlib"): 251.0}
+    one = svgplot.bar_chart("shutdown", ["2.7", "3.13"], ["stdlib", "compat"], values, "ms",
+                            reference=(5, "target <= 5 ms"))
+    assert one == svgplot.bar_chart("shutdown", ["2.7", "3.13"], ["stdlib", "compat"], dict(values),
+                                    "ms", reference=(5, "target <= 5 ms"))
+    assert one.startswith('<svg xmlns="http://www.w3.org/2000/svg" width="760" height="300"')
+    # One bar per measured pair, none for 3.13 compat (not measured).
+    assert re.findall(r"<title>([^<]*)</title></rect>", one) == [
+        "2.7, stdlib: 250 ms", "2.7, compat: 0.5 ms", "3.13, stdlib: 251 ms"]
+    assert "target &lt;= 5 ms" in one
+    assert one.count('stroke-dasharray="6 4"') == 1
+
+
+@pytest.mark.parametrize("groups, series, values, message", [
+    ([], ["a"], {}, "at least one group"),
+    (["2.7"], ["a"], {}, "no values"),
+    (["2.7"], ["a"], {("2.7", "a"): -1.0}, "negative value"),
+])
+def test_bar_chart_refuses_bad_input(groups, series, values, message):
+    with pytest.raises(ValueError, match=message):
+        _svgplot().bar_chart("t", groups, series, values, "ms")
