@@ -87,8 +87,8 @@ def _legend(roles, extra_rows=()):
     for role in _ROLE_ORDER:
         if role in roles:
             rows.append(
-                '<tr><td bgcolor="%s" width="18"> </td><td align="left">%s thread</td></tr>'
-                % (ROLE_COLOURS[role], role)
+                '<tr><td bgcolor="%s" width="18"> </td><td align="left">%s</td></tr>'
+                % (ROLE_COLOURS[role], "child process" if role == "child" else role + " thread")
             )
     for swatch, text in extra_rows:
         rows.append('<tr><td>%s</td><td align="left">%s</td></tr>' % (swatch, _html(text)))
@@ -251,6 +251,15 @@ def step_callers(steps):
     return callers
 
 
+def _hop_legend(steps):
+    kinds = set("fork" if s.role == "child" else "thread" for s in steps if s.hop)
+    if kinds == set(["fork"]):
+        return "forks a child process (hop)"
+    if kinds == set(["fork", "thread"]):
+        return "starts a thread or forks a child (hop)"
+    return "starts a thread (hop)"
+
+
 def callflow_dot(flow, name="callflow"):
     """The steps of *flow*: numbered, one lane per thread, the hop dashed.
 
@@ -266,7 +275,8 @@ def callflow_dot(flow, name="callflow"):
         out.append(
             "  subgraph cluster_%d {\n    label=%s; style=filled; fillcolor=%s; "
             'color="%s"; labeljust=l;\n' % (
-                lane, quote("%s thread: %s" % (role, thread)), quote(ROLE_COLOURS[role]),
+                lane, quote(("child process: %s" if role == "child" else role + " thread: %s")
+                        % thread), quote(ROLE_COLOURS[role]),
                 ROLE_LINES[role],
             )
         )
@@ -294,7 +304,8 @@ def callflow_dot(flow, name="callflow"):
                 '  s%d -> s%d [style=dashed, color="%s", fontcolor="%s", penwidth=1.5, '
                 'label=%s];\n' % (
                     steps[caller].index, step.index, _HOP_COLOUR, _HOP_COLOUR,
-                    quote("thread hop:\nnew thread runs this"),
+                    quote("fork: the child\nprocess runs this" if step.role == "child"
+                          else "thread hop:\nnew thread runs this"),
                 )
             )
         else:
@@ -303,7 +314,7 @@ def callflow_dot(flow, name="callflow"):
         out.append(_legend(
             set(role for _, role in threads),
             [("&#8594;", "calls"), ('<font color="%s">- - &#8594;</font>' % _HOP_COLOUR,
-                                     "starts a thread (hop)")],
+                                     _hop_legend(steps))],
         ))
     out.append("}\n")
     return "".join(out)
@@ -376,7 +387,9 @@ def sequence_dot(flow, name="sequence", caller="caller"):
         label = quote("%d. %s()" % (step.index, step.function))
         if step.hop:
             attrs = 'style=dashed, color="%s", fontcolor="%s"' % (_HOP_COLOUR, _HOP_COLOUR)
-            label = quote("%d. %s()  [new thread]" % (step.index, step.function))
+            label = quote("%d. %s()  [%s]" % (
+                step.index, step.function,
+                "child process" if step.role == "child" else "new thread"))
         else:
             attrs = 'color="%s"' % ROLE_LINES[_role(step.role)]
         if source == target:
@@ -392,7 +405,7 @@ def sequence_dot(flow, name="sequence", caller="caller"):
         out.append(_legend(
             set(_role(s.role) for s in steps),
             [("&#9646;", "bar: the call is running (colour: its thread)"),
-             ('<font color="%s">- - &#8594;</font>' % _HOP_COLOUR, "starts a thread (hop)")],
+             ('<font color="%s">- - &#8594;</font>' % _HOP_COLOUR, _hop_legend(steps))],
         ))
     out.append("}\n")
     return "".join(out)

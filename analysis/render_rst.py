@@ -393,8 +393,16 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
         facts = ["%s is defined in %s at line %d" % (
             _literal(step.qualname), _literal(_basename(step.file)), step.line)]
         if step.hop:
-            facts.append("it is the first call of a new thread, %s (%s), started by step %d"
-                         % (_literal(step.thread), step.role, steps[i - 1].index if i else 0))
+            starter = steps[callers[i]].index if callers[i] is not None else None
+            if step.role == "child":
+                fact = "it is the first call recorded in a child process (%s)" % (
+                    _literal(step.thread))
+                verb = "forked by"
+            else:
+                fact = "it is the first call of a new thread, %s (%s)" % (
+                    _literal(step.thread), step.role)
+                verb = "started by"
+            facts.append(fact + (", %s step %d" % (verb, starter) if starter else ""))
         elif callers[i] is not None and _calls_directly(steps[callers[i]], step, sources):
             facts.append("step %d calls it at line %d, in the %s thread (%s)" % (
                 steps[callers[i]].index, step.call_line, step.role, _literal(step.thread)))

@@ -591,7 +591,8 @@ def generate_walkthrough(srcdir, store, scenario, template_path, outdir):
     (``3.12``), ``module`` (the name the server class was recorded under:
     ``SocketServer`` or ``socketserver``), ``scenario``, ``server_class``,
     ``handler_class``, ``versions`` (all series, oldest first) and
-    ``owners`` (``{attribute: owner class}`` of the server class there).  Pages
+    ``owners`` (``{attribute: owner class}`` of the server class there) and
+    ``scenarios`` (the other scenarios with a flow recorded for this version).  Pages
     whose text did not change are left alone (so Sphinx does not read them
     again); generated pages of interpreters no longer recorded are removed.
     ``_versions.rst.inc`` in *outdir* holds the toctree of the pages.
@@ -604,6 +605,7 @@ def generate_walkthrough(srcdir, store, scenario, template_path, outdir):
     relative_template = os.path.relpath(template_path, srcdir).replace(os.sep, "/")
     pages = []
     versions = store.versions(scenario, "mro")
+    recorded = dict((name, store.versions(name, "flow")) for name in store.scenarios())
     series_list = [".".join(v.split(".")[:2]) for v in versions]
     for version, series in zip(versions, series_list):
         path = store.path(scenario, version, "mro")
@@ -616,6 +618,8 @@ def generate_walkthrough(srcdir, store, scenario, template_path, outdir):
             module=server.cls.rpartition(".")[0], server_class=server.cls,
             handler_class=handler.cls, versions=series_list,
             owners=dict((a.name, render_dot.short_name(a.owner)) for a in server.attributes),
+            scenarios=sorted(name for name, found in recorded.items()
+                             if version in found and name != scenario),
         )
         text = "%s``%s``; edit that, not this.\n\n%s" % (_GENERATED_MARK, relative_template, text)
         _write_if_changed(os.path.join(outdir, series + ".rst"), text)

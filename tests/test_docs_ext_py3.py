@@ -220,6 +220,23 @@ def test_sequence_dot_lifelines_messages_and_activations():
     assert "worker thread" in dot and "starts a thread (hop)" in dot
 
 
+def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
+    steps = small_flow().steps
+    steps[1] = _step(2, "ForkingMixIn", "process_request", 48, 1, 25)
+    steps[2] = _step(3, "BaseServer", "finish_request", 30, 2, None, "worker", True)
+    steps[2].role, steps[2].thread = "child", "child-4242"
+    forked = model.Flow(scenario="forking-tcp", python=_python("3.12.1"), steps=steps)
+    dot = render_dot.callflow_dot(forked)
+    assert 'label="child process: child-4242"' in dot
+    assert '<td align="left">child process</td>' in dot
+    assert 'label="fork: the child\\nprocess runs this"];' in dot
+    assert ">forks a child process (hop)<" in dot and "starts a thread" not in dot
+    assert 'xlabel="3. finish_request()  [child process]"' in render_dot.sequence_dot(forked)
+    text = render_rst.flow_steps(forked, {FAKE_SOURCE: fake_lines}, "3.12.1")
+    assert ("it is the first call recorded in a child process (``child-4242``), forked by "
+            "step 2.") in text
+
+
 def test_renderers_are_deterministic():
     assert render_dot.sequence_dot(flow()) == render_dot.sequence_dot(flow())
     assert render_dot.callflow_dot(flow()) == render_dot.callflow_dot(flow())
