@@ -1,0 +1,394 @@
+"""ThreadPoolMixIn: its bounds, backpressure and close semantics."""
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+
+import pytest
+
+import compatserver
+from conftest_load import (
+    HOST, TIMEOUT, assert_back_to, assert_serving, call_with_timeout, connect,
+    exchange, read_to_eof, resources, server_class, serving, stop, wait_until)
+
+HAS_UNIX = hasattr(socket, "AF_UNIX")
+
+
+@pytest.fixture
+def baseline():
+    before = resources()
+    yield before
+    assert_back_to(before)
+
+
+class Gated(compatserver.StreamRequestHandler):
+    """Reads a line, waits for the server's ``gate`` event, echoes the line.
+
+    Counts the handlers running at once in ``server.running`` and keeps the
+    highest count in ``server.peak``.
+    """
+
+    timeout = TIMEOUT
+
+    def handle(self):
+        server = self.server
+        line = self.rfile.readline()
+        with server.counts_lock:
+            server.running += 1
+            server.peak = max(server.peak, server.running)
+        try:
+            if not server.gate.wait(TIMEOUT):
+                raise AssertionError("the gate never opened")
+            if line.startswith(b"close"):
+                server.server_close()
+            elif line.startswith(b"shutdown"):
+                server.shutdown()
+            elif line.startswith(b"exit"):
+                raise SystemExit(0)
+            self.wfile.write(b"done: " + line)
+        finally:
+            with server.counts_lock:
+                server.running -= 1
+
+
+def start_loop(server):
+    loop = threading.Thread(target=server.serve_forever, name="serve-forever")
+    loop.daemon = True
+    loop.start()
+    return loop
+
+
+def gated_server(**attrs):
+    cls = server_class("pool", **attrs)
+
+    class GatedPool(cls):
+        def __init__(self, *args, **kwargs):
+            self.gate = threading.Event()
+            self.running = self.peak = 0
+            super(GatedPool, self).__init__(*args, **kwargs)
+
+    return GatedPool
+
+
+class Clients(object):
+    """Clients in threads that each send one line and read the reply to EOF."""
+
+    def __init__(self, address):
+        self.address = address
+        self.replies = {}
+        self.threads = []
+
+    def start(self, line):
+        def run():
+            try:
+                self.replies[line] = exchange(self.address, line)
+            except socket.error as exc:
+                self.replies[line] = exc
+        thread = threading.Thread(target=run, name="client")
+        thread.daemon = True
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self):
+        for thread in self.threads:
+            thread.join(TIMEOUT)
+        assert not any(t.is_alive() for t in self.threads)
+
+
+def test_public_names():
+    names = ["ThreadPoolMixIn", "ThreadPoolTCPServer", "ThreadPoolUDPServer"]
+    if HAS_UNIX:
+        names += ["ThreadPoolUnixStreamServer", "ThreadPoolUnixDatagramServer"]
+    for name in names:
+        assert name in compatserver.__all__
+        assert getattr(compatserver, name).__module__ == "compatserver"
+    assert issubclass(compatserver.ThreadPoolTCPServer, compatserver.TCPServer)
+    assert issubclass(compatserver.ThreadPoolTCPServer, compatserver.stdlib.TCPServer)
+    assert compatserver.ThreadPoolTCPServer.request_queue_size == 128
+    assert compatserver.ThreadPoolMixIn.block_on_close is True
+    assert compatserver.ThreadPoolMixIn.daemon_threads is False
+    assert 5 <= compatserver.ThreadPoolMixIn.pool_size <= 32
+
+
+def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
+    with serving(server_class("pool", pool_size=8)) as server:
+        assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0}
+        assert_serving(server, 50)
+        stats = server.pool_stats()
+        # One worker, or a few more when a request arrived while the others
+        # were still closing their previous connection: far below pool_size.
+        assert 1 <= stats["started"] <= 4
+        assert stats["queued"] == 0
+
+
+def test_pool_size_bounds_the_handlers_running_at_once(baseline):
+    server = gated_server(pool_size=3)((HOST, 0), Gated)
+    loop = start_loop(server)
+    clients = Clients(server.server_address)
+    try:
+        for i in range(10):
+            clients.start(("line %d\n" % i).encode("ascii"))
+        wait_until(lambda: server.accepted == 10, what="all ten accepted")
+        wait_until(lambda: server.running == 3, what="three handlers running")
+        assert server.pool_stats() == {"workers": 3, "idle": 0, "queued": 7, "started": 3}
+        server.gate.set()
+        clients.join()
+    finally:
+        server.gate.set()
+        stop(server, loop)
+    assert server.peak == 3
+    assert server.pool_stats()["started"] == 3
+    assert clients.replies == dict((line, b"done: " + line) for line in clients.replies)
+    assert len(clients.replies) == 10
+
+
+def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline):
+    # One worker busy, two requests queued: the accept loop takes one more
+    # and waits with it for a free slot; the rest stay in the listen backlog.
+    server = gated_server(pool_size=1, queue_size=2)((HOST, 0), Gated)
+    loop = start_loop(server)
+    clients = Clients(server.server_address)
+    try:
+        for i in range(4):
+            clients.start(("line %d\n" % i).encode("ascii"))
+        wait_until(lambda: server.accepted == 4, what="four accepted")
+        time.sleep(0.2)
+        assert server.accepted == 4
+        assert server.pool_stats() == {"workers": 1, "idle": 0, "queued": 2, "started": 1}
+        # shutdown() wakes the loop blocked in process_request(); the request
+        # it holds joins the queue instead of being dropped.
+        elapsed = call_with_timeout(server.shutdown)
+        assert elapsed < 2.0
+        loop.join(TIMEOUT)
+        assert not loop.is_alive()
+        assert server.pool_stats()["queued"] == 3
+        server.gate.set()
+        call_with_timeout(server.server_close)
+        assert server.done == 4
+        clients.join()
+    finally:
+        server.gate.set()
+        stop(server, loop)
+    assert sorted(clients.replies.values()) == [
+        ("done: line %d\n" % i).encode("ascii") for i in range(4)]
+
+
+def test_serving_again_after_shutdown_keeps_the_queue_bound(baseline):
+    server = gated_server(pool_size=1, queue_size=1)((HOST, 0), Gated)
+    for round_ in range(2):
+        server.gate.clear()
+        loop = start_loop(server)
+        clients = Clients(server.server_address)
+        for i in range(4):
+            clients.start(("round %d line %d\n" % (round_, i)).encode("ascii"))
+        # 1 running + 1 queued + 1 held by the accept loop; round 0 ended
+        # with all four of its requests accepted.
+        expected = 4 * round_ + 3
+        wait_until(lambda: server.accepted == expected, what="three accepted")
+        time.sleep(0.2)
+        assert server.accepted == expected
+        server.gate.set()
+        clients.join()
+        call_with_timeout(server.shutdown)
+        loop.join(TIMEOUT)
+    call_with_timeout(server.server_close)
+    assert server.done == 8
+
+
+def test_block_on_close_false_returns_at_once_and_the_workers_finish_later(baseline):
+    server = gated_server(block_on_close=False)((HOST, 0), Gated)
+    loop = start_loop(server)
+    clients = Clients(server.server_address)
+    clients.start(b"slow\n")
+    wait_until(lambda: server.running == 1, what="the handler running")
+    call_with_timeout(server.shutdown)
+    loop.join(TIMEOUT)
+    assert call_with_timeout(server.server_close) < 2.0
+    assert server.pool_stats()["workers"] == 1
+    server.gate.set()
+    clients.join()
+    assert clients.replies == {b"slow\n": b"done: slow\n"}
+    wait_until(lambda: server.pool_stats()["workers"] == 0, what="the worker ended")
+
+
+def test_block_on_close_timeout_bounds_server_close(baseline):
+    server = gated_server(block_on_close_timeout=0.2)((HOST, 0), Gated)
+    loop = start_loop(server)
+    clients = Clients(server.server_address)
+    clients.start(b"slow\n")
+    wait_until(lambda: server.running == 1, what="the handler running")
+    call_with_timeout(server.shutdown)
+    loop.join(TIMEOUT)
+    elapsed = call_with_timeout(server.server_close)
+    assert 0.15 <= elapsed < 2.0
+    server.gate.set()
+    clients.join()
+    assert clients.replies == {b"slow\n": b"done: slow\n"}
+    wait_until(lambda: server.pool_stats()["workers"] == 0, what="the worker ended")
+
+
+@pytest.mark.parametrize("line", [b"close\n", b"shutdown\n"])
+def test_close_or_shutdown_from_a_handler_does_not_deadlock(line, baseline):
+    server = gated_server()((HOST, 0), Gated)
+    server.gate.set()
+    loop = start_loop(server)
+    try:
+        assert exchange(server.server_address, line) == b"done: " + line
+        loop.join(TIMEOUT)
+        assert not loop.is_alive()
+    finally:
+        stop(server, loop)
+    assert server.errors == []
+
+
+@contextlib.contextmanager
+def silent_system_exit_in_threads():
+    """Let SystemExit end a thread silently, as the interpreter's own
+    ``threading.excepthook`` (3.8+) does, under pytest, which installs a hook
+    that turns it into a warning."""
+    previous = getattr(threading, "excepthook", None)
+    if previous is None:
+        yield
+        return
+
+    def hook(args):
+        if not issubclass(args.exc_type, SystemExit):
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
+def test_system_exit_ends_the_worker_and_another_takes_over(baseline, capfd):
+    server = gated_server(pool_size=1)((HOST, 0), Gated)
+    loop = start_loop(server)
+    clients = Clients(server.server_address)
+    with silent_system_exit_in_threads():
+        _exit_then_three(server, loop, clients)
+    assert clients.replies[b"exit\n"] == b""
+    for i in range(3):
+        line = ("after %d\n" % i).encode("ascii")
+        assert clients.replies[line] == b"done: " + line
+    assert server.pool_stats()["started"] == 2
+    # SystemExit ends the thread silently and is not an error to report,
+    # as with ThreadingMixIn.
+    assert server.errors == []
+    assert capfd.readouterr() == ("", "")
+
+
+def _exit_then_three(server, loop, clients):
+    try:
+        clients.start(b"exit\n")
+        wait_until(lambda: server.running == 1, what="the exiting handler running")
+        for i in range(3):
+            clients.start(("after %d\n" % i).encode("ascii"))
+        wait_until(lambda: server.pool_stats()["queued"] == 3, what="three queued")
+        server.gate.set()
+        clients.join()
+    finally:
+        server.gate.set()
+        stop(server, loop)
+
+
+@pytest.mark.parametrize("daemon", [False, True])
+def test_worker_threads_follow_daemon_threads(daemon, baseline):
+    server = gated_server(daemon_threads=daemon)((HOST, 0), Gated)
+    loop = start_loop(server)
+    clients = Clients(server.server_address)
+    try:
+        clients.start(b"x\n")
+        wait_until(lambda: server.running == 1, what="the handler running")
+        workers = [t for t in threading.enumerate() if "-worker-" in t.name]
+        assert [t.name for t in workers] == ["GatedPool-worker-1"]
+        assert workers[0].daemon is daemon
+        server.gate.set()
+        clients.join()
+    finally:
+        server.gate.set()
+        stop(server, loop)
+
+
+def test_context_manager_stops_and_closes(baseline):
+    with gated_server()((HOST, 0), Gated) as server:
+        server.gate.set()
+        loop = start_loop(server)
+        assert exchange(server.server_address, b"a\n") == b"done: a\n"
+    loop.join(TIMEOUT)
+    assert not loop.is_alive()
+    assert server.pool_stats()["workers"] == 0
+
+
+class DatagramEcho(compatserver.DatagramRequestHandler):
+    def handle(self):
+        self.wfile.write(b"echo: " + self.rfile.read())
+
+
+def _datagram_exchange(server, family, n, client_address=None):
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.settimeout(TIMEOUT)
+        if client_address is not None:
+            sock.bind(client_address)
+        for i in range(n):
+            data = ("datagram %d" % i).encode("ascii")
+            sock.sendto(data, server.server_address)
+            assert sock.recvfrom(1024)[0] == b"echo: " + data
+    finally:
+        sock.close()
+
+
+def test_udp_pool(baseline):
+    server = compatserver.ThreadPoolUDPServer((HOST, 0), DatagramEcho)
+    loop = start_loop(server)
+    try:
+        _datagram_exchange(server, socket.AF_INET, 20)
+    finally:
+        stop(server, loop)
+
+
+@pytest.fixture
+def tmpdir_short():
+    # AF_UNIX paths are limited to about 100 bytes: keep them short.
+    path = tempfile.mkdtemp(prefix="cs-")
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.mark.skipif(not HAS_UNIX, reason="needs socket.AF_UNIX")
+def test_unix_stream_pool(tmpdir_short, baseline):
+    class Echo(compatserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"echo: " + self.rfile.readline())
+
+    path = os.path.join(tmpdir_short, "s")
+    server = compatserver.ThreadPoolUnixStreamServer(path, Echo)
+    loop = start_loop(server)
+    try:
+        for i in range(20):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(TIMEOUT)
+            try:
+                sock.connect(path)
+                sock.sendall(b"unix\n")
+                assert read_to_eof(sock) == b"echo: unix\n"
+            finally:
+                sock.close()
+    finally:
+        stop(server, loop)
+
+
+@pytest.mark.skipif(not HAS_UNIX, reason="needs socket.AF_UNIX")
+def test_unix_datagram_pool(tmpdir_short, baseline):
+    path = os.path.join(tmpdir_short, "s")
+    server = compatserver.ThreadPoolUnixDatagramServer(path, DatagramEcho)
+    loop = start_loop(server)
+    try:
+        _datagram_exchange(server, socket.AF_UNIX, 20, os.path.join(tmpdir_short, "c"))
+    finally:
+        stop(server, loop)
