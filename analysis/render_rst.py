@@ -14,7 +14,6 @@ Python 3 only (the renderers run where Sphinx runs); written for 3.6+.
 """
 import re
 
-from analysis.model import DiffRow, FlowDiff
 from analysis.render_dot import short_name, step_callers
 
 __all__ = [
@@ -32,7 +31,6 @@ __all__ = [
     "flow_steps",
     "ABSENT",
     "version_runs",
-    "diff_flows",
     "flowdiff_table",
     "owner_diff_table",
     "class_presence_table",
@@ -434,56 +432,6 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
     return "\n".join(out)
 
 
-def _step_keys(flow):
-    """``[(key, step)]``: the function name, ``name#2`` for its second occurrence."""
-    counts = {}
-    keyed = []
-    for step in flow.steps:
-        counts[step.function] = counts.get(step.function, 0) + 1
-        n = counts[step.function]
-        keyed.append((step.function if n == 1 else "%s#%d" % (step.function, n), step))
-    return keyed
-
-
-def diff_flows(flows, scenario=None):
-    """A :class:`~analysis.model.FlowDiff` of ``[(version, Flow)]``, oldest first.
-
-    Steps are matched by :func:`_step_keys`.  Rows follow the flows' order,
-    a step that only some versions have placed after the step it follows
-    there.  Status: ``same`` (everywhere, one owner), ``owner-changed``
-    (everywhere, another class supplies it somewhere), ``added`` (absent
-    from the first version), ``removed`` (present in the first, absent
-    later).
-    """
-    order = []
-    per_key = {}
-    for version, flow in flows:
-        previous = None
-        for key, step in _step_keys(flow):
-            if key not in per_key:
-                per_key[key] = {"qualname": step.qualname, "owners": {}}
-                order.insert(order.index(previous) + 1 if previous is not None else 0, key)
-            # A module-level function (2.7's _eintr_retry) is supplied by its module.
-            per_key[key]["owners"][version] = step.owner or step.module or step.qualname
-            per_key[key]["qualname"] = step.qualname
-            previous = key
-    versions = [v for v, _ in flows]
-    rows = []
-    for key in order:
-        owners = per_key[key]["owners"]
-        per_version = dict((v, owners.get(v)) for v in versions)
-        present = [v for v in versions if v in owners]
-        if len(present) == len(versions):
-            status = "same" if len(set(owners.values())) == 1 else "owner-changed"
-        elif versions[0] not in owners:
-            status = "added"
-        else:
-            status = "removed"
-        rows.append(DiffRow(key=key, qualname=per_key[key]["qualname"], status=status,
-                            per_version=per_version))
-    return FlowDiff(scenario=scenario, versions=versions, rows=rows)
-
-
 #: What a table cell says where a version lacks the thing (a bare ``-``
 #: would be read by docutils as a bullet list).
 ABSENT = "\u2014"
@@ -518,6 +466,7 @@ def _owner(value):
 def flowdiff_table(diff, layout="ranges"):
     """The rows of a :class:`~analysis.model.FlowDiff`.
 
+    A step is named by its qualname (in the oldest version that has it).
     ``layout="columns"``: one column per version, a cell naming the class
     that supplies the step there (:data:`ABSENT` where the step does not
     happen), the status last.  ``layout="ranges"`` (readable with nine
@@ -528,12 +477,12 @@ def flowdiff_table(diff, layout="ranges"):
     for row in diff.rows:
         status = row.status if row.status == "same" else "**%s**" % row.status
         owners = [row.per_version.get(v) for v in diff.versions]
+        step = _literal(row.qualname or row.key)
         if layout == "columns":
-            body.append([_literal(row.key)] + [
+            body.append([step] + [
                 _literal(short_name(o)) if o else ABSENT for o in owners] + [status])
         else:
-            body.append([_literal(row.key), status,
-                         _ranges_cell(diff.versions, owners, _owner)])
+            body.append([step, status, _ranges_cell(diff.versions, owners, _owner)])
     if layout == "columns":
         return _table(["step"] + ["Python %s" % v for v in diff.versions] + ["status"], body)
     return _table(["step", "status", "supplied by, per interpreter"], body, widths=[22, 14, 64])

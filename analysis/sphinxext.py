@@ -71,6 +71,7 @@ from sphinx.ext.graphviz import figure_wrapper, graphviz
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from analysis import diff as flow_diff
 from analysis import model, render_dot, render_rst
 
 __all__ = ["setup", "TraceStore", "InputError", "version_key", "generate_walkthrough"]
@@ -464,12 +465,13 @@ class FlowDiffDirective(_AnalysisDirective):
         if not pythons:
             raise InputError("no flows recorded for scenario %r" % scenario,
                              os.path.join(self.store.root, scenario))
-        flows = []
-        for python in pythons:
-            _, flow = self.load("flow", scenario, python)
-            flows.append((flow.python["version"], flow))
+        flows = [self.load("flow", scenario, python)[1] for python in pythons]
+        try:
+            diff = flow_diff.diff(flows)
+        except flow_diff.DiffError as exc:
+            raise InputError(str(exc), os.path.join(self.store.root, scenario))
         return self.rst(render_rst.flowdiff_table(
-            render_rst.diff_flows(flows, scenario), layout=self.options.get("layout", "ranges")))
+            diff, layout=self.options.get("layout", "ranges")))
 
 
 class OwnerDiffDirective(_AnalysisDirective):

@@ -12,6 +12,7 @@ import shutil
 
 import pytest
 
+from analysis import diff as flow_diff
 from analysis import model, render_dot, render_rst
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -357,39 +358,24 @@ def test_attribute_owner_table_reports_instance_and_absent_names():
             "     - ``BaseServer``\n     - Start a new thread to process the request.\n") in text
 
 
-def test_diff_flows_statuses_and_order():
-    diff = render_rst.diff_flows([("2.7.18", flow("2.7.18")), ("3.12.1", flow("3.12.1"))],
-                                 "threading-tcp")
-    rows = [(r.key, r.status, r.per_version["2.7.18"], r.per_version["3.12.1"])
-            for r in diff.rows]
-    assert rows == [
-        ("__init__", "same", "socketserver.TCPServer", "socketserver.TCPServer"),
-        ("__init__#2", "same", "socketserver.BaseServer", "socketserver.BaseServer"),
-        ("serve_forever", "same", "socketserver.BaseServer", "socketserver.BaseServer"),
-        ("_eintr_retry", "removed", "socketserver", None),
-        ("_handle_request_noblock", "same", "socketserver.BaseServer",
-         "socketserver.BaseServer"),
-        ("get_request", "same", "socketserver.TCPServer", "socketserver.TCPServer"),
-        ("process_request", "same", "socketserver.ThreadingMixIn",
-         "socketserver.ThreadingMixIn"),
-        ("process_request_thread", "same", "socketserver.ThreadingMixIn",
-         "socketserver.ThreadingMixIn"),
-        ("finish_request", "owner-changed", "socketserver.TCPServer",
-         "socketserver.BaseServer"),
-        ("__init__#3", "same", "socketserver.BaseRequestHandler",
-         "socketserver.BaseRequestHandler"),
-    ]
-    newer_first = render_rst.diff_flows([("3.12.1", flow("3.12.1")), ("2.7.18", flow("2.7.18"))])
-    assert [r.status for r in newer_first.rows if r.key == "_eintr_retry"] == ["added"]
+def test_flowdiff_table_from_the_analysis_diff():
+    diff = flow_diff.diff([flow("3.12.1"), flow("2.7.18")])
     columns = render_rst.flowdiff_table(diff, layout="columns")
-    assert "   * - ``_eintr_retry``\n     - ``socketserver``\n     - \u2014\n     - **removed**\n" \
-        in columns
+    assert columns.startswith(
+        ".. list-table::\n   :header-rows: 1\n\n   * - step\n     - Python 2.7.18\n"
+        "     - Python 3.12.1\n     - status\n"
+        "   * - ``TCPServer.__init__``\n     - ``TCPServer``\n     - ``TCPServer``\n"
+        "     - same\n")
+    # A plain function is supplied by its module; absent cells are an em dash, never a
+    # bare "-" (docutils would read a bullet list).
+    assert ("   * - ``_eintr_retry``\n     - ``socketserver``\n     - \u2014\n"
+            "     - **removed**\n") in columns
     ranges = render_rst.flowdiff_table(diff)
-    assert ("   * - ``finish_request``\n     - **owner-changed**\n"
+    assert ("   * - ``TCPServer.finish_request``\n     - **owner-changed**\n"
             "     - ``TCPServer`` on 2.7.18; ``BaseServer`` on 3.12.1\n") in ranges
     assert ("   * - ``_eintr_retry``\n     - **removed**\n"
             "     - ``socketserver`` on 2.7.18; absent on 3.12.1\n") in ranges
-    assert ("   * - ``serve_forever``\n     - same\n"
+    assert ("   * - ``BaseServer.serve_forever``\n     - same\n"
             "     - ``BaseServer`` on every version\n") in ranges
 
 
@@ -572,7 +558,7 @@ def test_inputs_are_dependencies(built):
 def test_bad_input_becomes_warnings_naming_directive_document_and_file(built):
     _, warnings = built
     lines = [w for w in warnings.splitlines() if "bad.rst" in w]
-    assert len(lines) == 6, warnings
+    assert len(lines) == 7, warnings
     joined = "\n".join(lines)
     assert "bad.rst:6: WARNING: mro directive: unknown class 'NoSuchServer' (recorded: " \
            "socketserver.ThreadingTCPServer, examples.EchoHandler) (" in joined
@@ -587,6 +573,8 @@ def test_bad_input_becomes_warnings_naming_directive_document_and_file(built):
     assert "bad.rst:21: WARNING: mro directive: expected schema 'compatserver.mro-set', " \
            "got 'compatserver.flow' (" in joined
     assert os.path.join("broken", "3.13.0.mro.json) [compatserver.input]") in joined
+    assert "bad.rst:25: WARNING: flowdiff directive: a diff needs at least two flows, got 1" \
+        in joined
 
 
 def test_generate_walkthrough_writes_pages_once(tmp_path):
