@@ -510,7 +510,8 @@ def owner_diff_table(mros, names=None, only_changes=False, layout="ranges"):
             owner = None
             for a in mro.attributes:
                 if a.name == name:
-                    owner = a.owner
+                    # SocketServer.TCPServer on 2.7 is socketserver.TCPServer on 3.
+                    owner = a.owner.lower().rpartition(".")[0] + "." + short_name(a.owner)
                     break
             owners.append(owner)
         if only_changes and len(set(owners)) == 1:
