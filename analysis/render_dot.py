@@ -209,6 +209,17 @@ def classes_dot(classes, name="classes", highlight=()):
                      if base.endswith("MixIn") else "")
             out.append("  %s -> %s [%s%s];\n" % (
                 quote(cls), quote(base), "arrowhead=empty" + style, label))
+    rows = ['<tr><td colspan="2"><b>legend</b></td></tr>',
+            '<tr><td>A &#8594; B</td><td align="left">A subclasses B (1, 2: order of the '
+            'bases)</td></tr>']
+    if mixins:
+        rows.append('<tr><td bgcolor="#fff6d5">MixIn</td><td align="left">a mixin; dashed '
+                    'yellow arrows point at it</td></tr>')
+    if any(guard for _, _, guard in classes):
+        rows.append('<tr><td border="1" style="dashed">Class</td><td align="left">defined '
+                    'only if its guard holds (hover for it)</td></tr>')
+    out.append('  legend [shape=plaintext, style="", fontsize=10, label=<<table border="0" '
+               'cellborder="1" cellspacing="0" cellpadding="3">%s</table>>];\n' % "".join(rows))
     out.append("}\n")
     return "".join(out)
 

@@ -238,6 +238,21 @@ def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
             "step 2.") in text
 
 
+def test_classes_dot_marks_mixins_guards_and_base_order(fake_lines):
+    classes = [(n, b, g) for n, b, g, _ in render_rst.scan_classes(fake_lines)]
+    dot = render_dot.classes_dot(classes)
+    assert ('  "ForkingMixIn" [shape=note, fillcolor="#fff6d5", style="rounded,filled,dashed", '
+            'tooltip="ForkingMixIn() if hasattr(os, \\"fork\\")"];\n') in dot
+    assert ('  "ThreadingTCPServer" -> "ThreadingMixIn" [arrowhead=empty, style=dashed, '
+            'color="#b08800", label="1"];\n') in dot
+    assert '  "ThreadingTCPServer" -> "TCPServer" [arrowhead=empty, label="2"];\n' in dot
+    assert '  "TCPServer" -> "BaseServer" [arrowhead=empty];\n' in dot
+    assert ">a mixin; dashed yellow arrows point at it<" in dot
+    assert ">defined only if its guard holds (hover for it)<" in dot
+    plain = render_dot.classes_dot([("A", [], ""), ("B", ["A"], "")])
+    assert "mixin" not in plain and "guard" not in plain
+
+
 def test_renderers_are_deterministic():
     assert render_dot.sequence_dot(flow()) == render_dot.sequence_dot(flow())
     assert render_dot.callflow_dot(flow()) == render_dot.callflow_dot(flow())
