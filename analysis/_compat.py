@@ -104,10 +104,6 @@ else:
         return getattr(threading, "_trace_hook", None), getattr(threading, "_profile_hook", None)
 
 
-# frame.f_trace_lines (3.7+) lets a local trace function receive only the
-# 'return' and 'exception' events of a frame, not one call per line.
-FRAME_HAS_TRACE_LINES = sys.version_info >= (3, 7)
-
 # Flags of generator-like code objects (generators, coroutines, async
 # generators): their frames suspend and resume, which the call tree does not
 # model, so the tracer leaves them out.

@@ -6,18 +6,17 @@
         run_my_server()
     trace = tracer.trace("my-run")
 
-Three hooks, one recorder:
+Three hooks, one recorder, and only call events (no return events: the
+call stack is rebuilt from the frames' callers, see :func:`_unwind_to`):
 
 ``sys.monitoring`` (3.12+, PEP 669, the default there)
-    ``PY_START`` / ``PY_RETURN`` / ``PY_UNWIND`` events for every thread; the
-    callback returns ``DISABLE`` for a code object outside the filter, so the
-    interpreter stops calling it for that code: after warm-up, uninteresting
-    code costs nothing.
+    ``PY_START`` for every thread; the callback returns ``DISABLE`` for a
+    code object outside the filter, so the interpreter stops calling it for
+    that code: after warm-up, uninteresting code costs nothing.
 ``sys.settrace`` (the default below 3.12)
-    The global trace function sees each new frame once; it returns ``None``
-    for frames outside the filter (no more events from them) and a local
-    function that only waits for ``'return'`` otherwise (with
-    ``f_trace_lines`` off on 3.7+ so no per-line callbacks).
+    The global trace function sees each new frame once and always returns
+    ``None``: no frame gets a local trace function, so there are no per-line
+    or return callbacks, on 2.7 and 3.6 either.
 ``sys.setprofile``
     Sees every call and return, C calls included; slower, kept because it
     does not interfere with debuggers and coverage, which use settrace.
@@ -287,14 +286,11 @@ class Tracer(object):
         mon.use_tool_id(tool, "compatserver.analysis")
         self._tool = tool
         events = mon.events
-        start, return_, unwind = self._monitoring_hooks()
-        mon.register_callback(tool, events.PY_START, start)
-        mon.register_callback(tool, events.PY_RETURN, return_)
-        mon.register_callback(tool, events.PY_UNWIND, unwind)
+        mon.register_callback(tool, events.PY_START, self._monitoring_hooks())
         # A code object DISABLEd by an earlier Tracer with another filter
         # must be seen again.
         mon.restart_events()
-        mon.set_events(tool, events.PY_START | events.PY_RETURN | events.PY_UNWIND)
+        mon.set_events(tool, events.PY_START)
 
     def _uninstall_monitoring(self):
         tool = self._tool
@@ -303,8 +299,7 @@ class Tracer(object):
         self._tool = None
         mon = _MONITORING
         mon.set_events(tool, 0)
-        for event in (mon.events.PY_START, mon.events.PY_RETURN, mon.events.PY_UNWIND):
-            mon.register_callback(tool, event, None)
+        mon.register_callback(tool, mon.events.PY_START, None)
         mon.free_tool_id(tool)
 
     def _fail(self, exc):
@@ -414,8 +409,13 @@ class Tracer(object):
         owner = info.owners.get(key, _MISSING_OWNER)
         if owner is _MISSING_OWNER:
             owner = self._owner(info, code, frame)
-        call_id = next(self._ids)
         caller = frame.f_back
+        if stack:
+            top = stack[-1]
+            # The common case: called straight from the call on top.
+            if caller is None or top[0] != id(caller) or top[1] is not caller.f_code:
+                _unwind_to(stack, caller)
+        call_id = next(self._ids)
         if caller is not None:
             # The caller's code and instruction offset; the line is looked
             # up when the trace is built (f_lineno is slow to read).
@@ -423,12 +423,20 @@ class Tracer(object):
         else:
             call_code = call_offset = None
         self._raw.append(
-            (call_id, stack[-1] if stack else None, len(stack), local.thread_id, info, owner, call_code, call_offset)
+            (call_id, stack[-1][2] if stack else None, len(stack), local.thread_id, info, owner, call_code, call_offset)
         )
         if not stack and local.hop_from is not None:
             self._hops.append(Hop._from_values(local.hop_from, local.thread_id, call_id))
             local.hop_from = None
-        stack.append(call_id)
+        stack.append((id(frame), code, call_id))
+
+    def _current_call(self, frame):
+        """The id of the recorded call that *frame* runs in (or under), or None."""
+        stack = getattr(self._local, "stack", None)
+        if not stack:
+            return None
+        _unwind_to(stack, frame)
+        return stack[-1][2] if stack else None
 
     # sys.settrace ------------------------------------------------------------
     #
@@ -439,39 +447,26 @@ class Tracer(object):
 
     def _settrace_hooks(self):
         cache_get = self._cache.get
-        local = self._local
         skip = _SKIP
-        trace_lines = _compat.FRAME_HAS_TRACE_LINES
         tracer = self
 
-        def local_trace(frame, event, arg):
-            # 'return' pops; 'line' events only reach here on 2.7 and 3.6,
-            # which have no f_trace_lines.
-            if event == "return":
-                stack = getattr(local, "stack", None)
-                if stack:
-                    stack.pop()
-            return local_trace
-
         def global_trace(frame, event, arg):
+            # Always None: no frame gets a local trace function, so no
+            # 'line' or 'return' events at all (the call stack is kept
+            # without them, see _unwind_to).
             code = frame.f_code
             info = cache_get(code)
-            if info is skip:
-                return None
-            if not tracer._active:
+            if info is skip or not tracer._active:
                 return None
             try:
                 if info is None:
                     info = tracer._classify(code, frame)
                     if info is skip:
                         return None
-                if trace_lines:
-                    frame.f_trace_lines = False
                 tracer._enter(code, frame, info)
             except Exception as exc:
                 tracer._fail(exc)
-                return None
-            return local_trace
+            return None
 
         return global_trace
 
@@ -479,40 +474,32 @@ class Tracer(object):
 
     def _profile_hook(self):
         cache_get = self._cache.get
-        local = self._local
         skip = _SKIP
         tracer = self
 
         def profile(frame, event, arg):
-            # Called for C calls too: those are not "call" / "return".
-            if event == "call":
-                code = frame.f_code
-                info = cache_get(code)
-                if info is skip or not tracer._active:
-                    return
-                try:
-                    if info is None:
-                        info = tracer._classify(code, frame)
-                        if info is skip:
-                            return
-                    tracer._enter(code, frame, info)
-                except Exception as exc:
-                    tracer._fail(exc)
-            elif event == "return":
-                info = cache_get(frame.f_code)
-                if info is not None and info is not skip:
-                    stack = getattr(local, "stack", None)
-                    if stack:
-                        stack.pop()
+            # Only "call" matters: returns are not needed (see _unwind_to),
+            # and the C-call events are not Python frames.
+            if event != "call":
+                return
+            code = frame.f_code
+            info = cache_get(code)
+            if info is skip or not tracer._active:
+                return
+            try:
+                if info is None:
+                    info = tracer._classify(code, frame)
+                    if info is skip:
+                        return
+                tracer._enter(code, frame, info)
+            except Exception as exc:
+                tracer._fail(exc)
 
         return profile
 
-    # sys.monitoring ----------------------------------------------------------
-
     def _monitoring_hooks(self):
-        """(PY_START, PY_RETURN, PY_UNWIND) callbacks, closures for speed."""
+        """The PY_START callback, a closure for speed."""
         cache_get = self._cache.get
-        local = self._local
         skip = _SKIP
         disable = _DISABLE
         getframe = _getframe
@@ -535,27 +522,7 @@ class Tracer(object):
                 tracer._fail(exc)
             return None
 
-        def return_(code, offset, retval):
-            info = cache_get(code)
-            if info is skip:
-                return disable
-            # None: a frame that started before the tracer did.  Never
-            # DISABLE it: the same code may be called, and recorded, later.
-            if info is not None and tracer._active:
-                stack = getattr(local, "stack", None)
-                if stack:
-                    stack.pop()
-            return None
-
-        def unwind(code, offset, exc):
-            # PY_UNWIND cannot be DISABLEd; a dict lookup is all it costs.
-            info = cache_get(code)
-            if info is not None and info is not skip and tracer._active:
-                stack = getattr(local, "stack", None)
-                if stack:
-                    stack.pop()
-
-        return start, return_, unwind
+        return start
 
     # -- threads and forks ---------------------------------------------------
 
@@ -564,9 +531,10 @@ class Tracer(object):
         original_start = threading.Thread.start
 
         def start(thread_self, *args, **kwargs):
-            stack = getattr(tracer._local, "stack", None)
-            if tracer._active and stack:
-                tracer._pending_starts[thread_self] = stack[-1]
+            if tracer._active:
+                call_id = tracer._current_call(_getframe(1))
+                if call_id is not None:
+                    tracer._pending_starts[thread_self] = call_id
             return original_start(thread_self, *args, **kwargs)
 
         start.__doc__ = original_start.__doc__
@@ -608,8 +576,8 @@ class Tracer(object):
     def _become_child(self):
         # In the forked child: the thread that forked goes on as the child's
         # only thread, with a fresh record; its calls are written at _exit.
+        started_by = self._current_call(_getframe(2))  # the caller of os.fork
         parent_stack = list(getattr(self._local, "stack", None) or [])
-        started_by = parent_stack[-1] if parent_stack else None
         self._lock = threading.Lock()  # another thread may have held it at fork
         self._in_child = True
         self._ids = itertools.count(_CHILD_BASE)
@@ -713,6 +681,33 @@ def _receiver_type(info, frame):
     if isinstance(receiver, _compat.CLASS_TYPES):
         return receiver  # a classmethod's cls (or a class passed first)
     return getattr(receiver, "__class__", type(receiver))
+
+
+def _unwind_to(stack, frame):
+    """Drop from *stack* the calls that have returned, given the running *frame*.
+
+    The tracer asks for no return events (half the callbacks, and on 2.7 /
+    3.6 the per-line events a local trace function would get).  Instead each
+    stack entry keeps ``(id(frame), code, call id)``, and when a new call
+    starts, the entries that are not among its callers have returned: the
+    nearest caller on the stack is the new call's parent, everything above
+    it goes.  A frame's id can be reused once it is freed, so an entry
+    matches only a live caller frame with the same id *and* code: a reused
+    id with the same code is a new call of that code, which was itself
+    recorded (and so already replaced the old entry) when it started.
+    """
+    while frame is not None:
+        fid = id(frame)
+        code = frame.f_code
+        index = len(stack) - 1
+        while index >= 0:
+            entry = stack[index]
+            if entry[0] == fid and entry[1] is code:
+                del stack[index + 1:]
+                return
+            index -= 1
+        frame = frame.f_back
+    del stack[:]
 
 
 def _alive(pid):

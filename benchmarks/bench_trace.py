@@ -31,6 +31,7 @@ from __future__ import division, print_function
 
 import glob
 import os
+import resource
 import socket
 import sys
 import threading
@@ -145,8 +146,14 @@ class HunterTool(object):
         return len(self.events)
 
 
+def _cpu():
+    # CPU seconds of this process, all threads, to the microsecond (2.7 too).
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one_round(impl, requests):
-    """Time *requests* echo requests with *impl* on; return (seconds, calls recorded)."""
+    """Time *requests* echo requests with *impl* on: (wall s, calls recorded, CPU s)."""
     impl.start()
     try:
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), examples.UpperStreamHandler)
@@ -157,6 +164,7 @@ def one_round(impl, requests):
         address = server.server_address
         try:
             started = benchlib.clock()
+            cpu_started = _cpu()
             for _ in range(requests):
                 sock = socket.create_connection(address, timeout=10)
                 try:
@@ -172,13 +180,14 @@ def one_round(impl, requests):
                 if reply != examples.REPLY:
                     raise RuntimeError("bad reply %r" % (reply,))
             elapsed = benchlib.clock() - started
+            cpu = _cpu() - cpu_started
         finally:
             server.shutdown()
             loop.join(10)
             server.server_close()
     finally:
         calls = impl.stop()
-    return elapsed, calls
+    return elapsed, calls, cpu
 
 
 def main():
@@ -218,7 +227,7 @@ def main():
     for r in range(rounds):
         order = impls if r % 2 == 0 else [impls[0]] + impls[:0:-1]
         for impl in order:
-            seconds, recorded = one_round(impl, requests)
+            seconds, recorded, _ = one_round(impl, requests)
             times[impl.name].append(seconds)
             if recorded:
                 calls[impl.name] = recorded
