@@ -259,3 +259,45 @@ def test_unavailable_tracer_and_second_start():
     with pytest.raises(TracerError):
         tracer.start()
     tracer.stop()  # a second stop is harmless
+
+
+def boom():
+    raise ValueError("boom")
+
+
+def catcher():
+    try:
+        boom()
+    except ValueError:
+        pass
+    for _ in range(3):
+        plain_function()  # siblings, after a call that raised
+
+
+def recurse(n):
+    return recurse(n - 1) + 1 if n else 0
+
+
+def nested():
+    catcher()
+    recurse(3)
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_call_tree_without_return_events(kind):
+    # The tracer asks for call events only; exceptions, siblings, loops and
+    # recursion must still give every call its real parent and depth.
+    trace = record(kind, nested)
+    shape = [(c.qualname, c.depth, c.parent) for c in trace.calls]
+    assert shape == [
+        ("nested", 0, None),
+        ("catcher", 1, 0),
+        ("boom", 2, 1),
+        ("plain_function", 2, 1),
+        ("plain_function", 2, 1),
+        ("plain_function", 2, 1),
+        ("recurse", 1, 0),
+        ("recurse", 2, 6),
+        ("recurse", 3, 7),
+        ("recurse", 4, 8),
+    ]
