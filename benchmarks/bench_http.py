@@ -1,0 +1,324 @@
+"""Measure http.server's handler on the stdlib and compatserver servers with wrk.
+
+The handler is the stdlib's own ``SimpleHTTPRequestHandler``
+(``SimpleHTTPServer`` on 2.7) serving one 10 KB file; the servers
+(``impl``):
+
+``stdlib``
+    ``http.server.ThreadingHTTPServer`` (3.7+; ``ThreadingMixIn`` +
+    ``HTTPServer`` before, as 3.7 defines it);
+``compat``
+    ``compatserver.ThreadingTCPServer`` with what ``HTTPServer`` adds;
+``pool``
+    ``compatserver.ThreadPoolTCPServer`` with the same.
+
+Two kinds of traffic: ``http_close`` (the handler's default HTTP/1.0: one
+connection per request) and ``http_keepalive`` (``protocol_version =
+"HTTP/1.1"``, connections reused; Nagle off, or the handler's two writes
+wait 40 ms for a delayed ACK).  The client is ``wrk`` (Debian package
+``wrk``), one thread and four connections, with a Lua script that checks
+every response body; ``curl`` (Debian package ``curl``) first fetches the
+file once from every server as a sanity check.  Rounds are interleaved
+(A B C, B C A, ...) and ratios are medians of per-round ratios.
+
+Runs on Python 2.7 and 3.6-3.13; prints one JSON object on stdout
+(see README.md).  Without wrk it reports every impl as skipped and exits 0.
+"""
+from __future__ import division, print_function
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+from six.moves import BaseHTTPServer, SimpleHTTPServer
+from six.moves import socketserver as stdlib_socketserver
+
+import benchlib
+from benchlib import median, progress
+
+try:
+    import compatserver
+except ImportError as exc:  # say why, measure the rest
+    compatserver = None
+    COMPAT_IMPORT_ERROR = "compatserver does not import: %s" % (exc,)
+else:
+    COMPAT_IMPORT_ERROR = None
+
+HOST = "127.0.0.1"
+CONNECTIONS = 4
+BODY = b"".join(b"line %05d of the file every response is checked against\n" % i
+                for i in range(180))
+FULL = {"rounds": 3, "seconds": 3, "warmup_seconds": 1}
+QUICK = {"rounds": 1, "seconds": 1, "warmup_seconds": 0}
+ORDER = ["stdlib", "compat", "pool"]
+MODES = ["http_close", "http_keepalive"]
+
+# wrk checks each body and reports its figures as one JSON line from done().
+WRK_SCRIPT = r"""
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  expected = f:read("*a")
+  f:close()
+  good = 0
+  bad = 0
+end
+function response(status, headers, body)
+  if status == 200 and body == expected then good = good + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local g, b = 0, 0
+  for _, t in ipairs(threads) do g = g + t:get("good"); b = b + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "good": %d, "bad": %d, "connect": %d, ' ..
+    '"read": %d, "write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, g, b, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def which(name):
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(d, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+# -- servers ----------------------------------------------------------------
+
+DISCONNECT_ERRNOS = frozenset(getattr(errno, name) for name in
+                              ("EPIPE", "ECONNRESET", "ECONNABORTED", "ESHUTDOWN", "ENOTCONN")
+                              if hasattr(errno, name))
+
+
+def error_counting(base, name):
+    """*base* whose ``handle_error()`` counts, and prints only the unexpected.
+
+    wrk stops at its deadline with requests in flight, and those handlers
+    meet a closed connection: that is the client's doing, counted apart.
+    ``object`` is a base too: on Python 2 the stdlib's classes are classic.
+    """
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if getattr(exc, "errno", None) in DISCONNECT_ERRNOS:
+            self.disconnects += 1
+        else:
+            self.errors += 1
+            base.handle_error(self, request, client_address)
+
+    return type(name, (base, object), {"handle_error": handle_error})
+
+
+def stdlib_server_class():
+    cls = getattr(BaseHTTPServer, "ThreadingHTTPServer", None)  # 3.7+
+    if cls is None:
+        class ThreadingHTTPServer(stdlib_socketserver.ThreadingMixIn, BaseHTTPServer.HTTPServer):
+            daemon_threads = True
+        cls = ThreadingHTTPServer
+    return error_counting(cls, "ThreadingHTTPServer")
+
+
+def compat_server_class(base):
+    """*base* plus what ``http.server.HTTPServer`` adds to ``TCPServer``."""
+    class HTTPServer(base):
+        allow_reuse_address = True
+
+        def server_bind(self):
+            base.server_bind(self)
+            host, port = self.server_address[:2]
+            self.server_name = host  # HTTPServer's getfqdn() may ask DNS
+            self.server_port = port
+
+    return error_counting(HTTPServer, "HTTP" + base.__name__)
+
+
+def implementations():
+    impls = {"stdlib": stdlib_server_class()}
+    skipped = {}
+    if compatserver is None:
+        skipped["compat"] = skipped["pool"] = COMPAT_IMPORT_ERROR
+        return impls, skipped
+    for impl, name in (("compat", "ThreadingTCPServer"), ("pool", "ThreadPoolTCPServer")):
+        base = getattr(compatserver, name, None)
+        if base is None:
+            skipped[impl] = "compatserver.%s does not exist" % name
+        else:
+            impls[impl] = compat_server_class(base)
+    return impls, skipped
+
+
+def handler_class(docroot, keepalive):
+    base = SimpleHTTPServer.SimpleHTTPRequestHandler
+
+    class Handler(base):
+        timeout = 30  # a client that stops talking does not hold a thread for ever
+
+        def translate_path(self, path):
+            # The `directory` argument is 3.7+; serve docroot on every version.
+            path = base.translate_path(self, path)
+            return os.path.join(docroot, os.path.relpath(path, os.getcwd()))
+
+        def log_message(self, format, *args):
+            pass
+
+    if keepalive:
+        Handler.protocol_version = "HTTP/1.1"
+        Handler.disable_nagle_algorithm = True
+    return Handler
+
+
+class Served(object):
+    def __init__(self, cls, handler):
+        self.server = cls((HOST, 0), handler)
+        self.server.errors = self.server.disconnects = 0
+        self.url = "http://%s:%d/file.txt" % (HOST, self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, name="serve-forever")
+        self.thread.daemon = True
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(30)
+        if self.thread.is_alive():
+            raise RuntimeError("serve_forever() did not return after shutdown()")
+
+
+# -- clients ----------------------------------------------------------------
+
+def run(args, timeout):
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        out, err = proc.communicate()
+    finally:
+        timer.cancel()
+    if proc.returncode != 0:
+        raise RuntimeError("%s exited with status %s: %s"
+                           % (os.path.basename(args[0]), proc.returncode,
+                              err.decode("utf-8", "replace").strip()))
+    return out.decode("utf-8")
+
+
+def curl_check(curl, url, workdir):
+    out_path = os.path.join(workdir, "curl.out")
+    code = run([curl, "-sS", "--max-time", "10", "-o", out_path, "-w", "%{http_code}", url], 30)
+    with open(out_path, "rb") as f:
+        body = f.read()
+    if code != "200" or body != BODY:
+        raise RuntimeError("curl %s: status %s, %d bytes (expected 200, %d bytes of the file)"
+                           % (url, code, len(body), len(BODY)))
+
+
+def wrk(wrk_path, url, seconds, script, body_path):
+    out = run([wrk_path, "-t1", "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--timeout", "5s",
+               "-s", script, url, "--", body_path], seconds + 60)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# -- the benchmark ------------------------------------------------------------
+
+def bench(report, impls, cfg, wrk_path, curl_path, workdir):
+    body_path = os.path.join(workdir, "file.txt")
+    script = os.path.join(workdir, "check.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    names = [impl for impl in ORDER if impl in impls]
+    for mode in MODES:
+        keepalive = mode == "http_keepalive"
+        servers = {}
+        try:
+            for impl in names:
+                servers[impl] = Served(impls[impl], handler_class(workdir, keepalive))
+            if curl_path is not None:
+                for impl in names:
+                    curl_check(curl_path, servers[impl].url, workdir)
+            if cfg["warmup_seconds"]:
+                for impl in names:
+                    wrk(wrk_path, servers[impl].url, cfg["warmup_seconds"], script, body_path)
+            rates = dict((impl, []) for impl in names)
+            p50 = dict((impl, []) for impl in names)
+            p99 = dict((impl, []) for impl in names)
+            socket_errors = dict((impl, 0) for impl in names)
+            bad = dict((impl, 0) for impl in names)
+            for r in range(cfg["rounds"]):
+                order = names[r % len(names):] + names[:r % len(names)]
+                for impl in order:
+                    fig = wrk(wrk_path, servers[impl].url, cfg["seconds"], script, body_path)
+                    rates[impl].append(fig["requests"] / (fig["duration_us"] / 1e6))
+                    p50[impl].append(fig["p50_us"] / 1000.0)
+                    p99[impl].append(fig["p99_us"] / 1000.0)
+                    socket_errors[impl] += sum(fig[k] for k in ("connect", "read", "write",
+                                                                "timeout"))
+                    bad[impl] += fig["bad"] + fig["status"]
+                progress("%s: round %d/%d: %s", mode, r + 1, cfg["rounds"],
+                         ", ".join("%s %.0f/s" % (impl, rates[impl][-1]) for impl in names))
+        finally:
+            for served in servers.values():
+                served.stop()
+        for impl in names:
+            server = servers[impl].server
+            if server.errors:
+                raise RuntimeError("%s %s: %d handler errors other than client disconnects"
+                                   % (mode, impl, server.errors))
+            report.result(mode + "_throughput", impl, round(median(rates[impl]), 1), "req/s")
+            report.result(mode + "_p50", impl, round(median(p50[impl]), 3), "ms")
+            report.result(mode + "_p99", impl, round(median(p99[impl]), 3), "ms")
+            report.result(mode + "_socket_errors", impl, socket_errors[impl], "count",
+                          target=("<=", 0))
+            report.result(mode + "_bad_responses", impl, bad[impl], "count", target=("<=", 0))
+            report.setup["%s_disconnects_at_wrk_stop_%s" % (mode, impl)] = server.disconnects
+        for num in ("compat", "pool"):
+            if num in rates and "stdlib" in rates:
+                value = median([a / b for a, b in zip(rates[num], rates["stdlib"])])
+                report.ratio(mode + "_throughput", num, "stdlib", value=round(value, 4))
+
+
+def main(argv=None):
+    args = benchlib.parse_args(__doc__.split("\n\n")[0], argv)
+    cfg = QUICK if args.quick else FULL
+    report = benchlib.Report("http", quick=args.quick)
+    impls, skipped = implementations()
+    for impl in sorted(skipped):
+        report.skip(impl, skipped[impl])
+    wrk_path, curl_path = which("wrk"), which("curl")
+    if wrk_path is None:
+        for impl in ORDER:
+            if impl in impls:
+                report.skip(impl, "wrk is not installed (Debian package wrk)")
+        report.emit()
+        return 0
+    report.setup.update({
+        "client": "wrk -t1 -c%d, every body checked in Lua; curl fetch first" % CONNECTIONS,
+        "rounds": cfg["rounds"],
+        "seconds_per_run": cfg["seconds"],
+        "body_bytes": len(BODY),
+        "latency": "median over rounds of wrk's per-run p50 / p99",
+        "curl_check": "passed" if curl_path else "skipped: curl is not installed",
+    })
+    if "pool" in impls:
+        report.setup["pool_size"] = impls["pool"].pool_size
+    progress("bench_http on Python %s: %s", sys.version.split()[0], ", ".join(sorted(impls)))
+    workdir = tempfile.mkdtemp(prefix="bench-http-")
+    try:
+        with open(os.path.join(workdir, "file.txt"), "wb") as f:
+            f.write(BODY)
+        bench(report, impls, cfg, wrk_path, curl_path, workdir)
+    finally:
+        shutil.rmtree(workdir)
+    report.emit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
