@@ -334,13 +334,14 @@ def callflow_dot(flow, name="callflow"):
 def sequence_dot(flow, name="sequence", caller="caller"):
     """A sequence diagram of *flow*: lifelines per owner class, time downwards.
 
-    Column 0 is *caller* (the code that started the flow); then one column
-    per owner class in order of first appearance.  Row ``r`` is step ``r``:
-    an arrow from the caller's lifeline to the owner's, labelled
-    ``N. method()``.  A call's activation bar runs on its owner's lifeline
-    from its row down to the last step nested in it, coloured by its thread,
-    so the worker thread's part of the run stands out.  The thread hop is a
-    dashed arrow.
+    A left margin names each row's step (``N. Owner.method()``, in its
+    thread's colour); column 0 is *caller* (the code that started the flow),
+    then one column per owner class in order of first appearance.  Row
+    ``r`` is step ``r``: an arrow from the caller's lifeline to the owner's,
+    labelled with the step number only, so labels never cover arrows.  A
+    call's activation bar runs on its owner's lifeline from its row down to
+    the last step nested in it, coloured by its thread, so the worker
+    thread's part of the run stands out.  The thread hop is a dashed arrow.
     """
     steps = flow.steps
     callers = step_callers(steps)
@@ -376,11 +377,18 @@ def sequence_dot(flow, name="sequence", caller="caller"):
             "height=0.3, label=%s, tooltip=%s];\n" % (
                 col, quote(short_name(owner)), quote(owner))
         )
+    out.append('  m0 [shape=plaintext, label="step", fontcolor="#555555"];\n')
+    for i, step in enumerate(steps):
+        out.append("  m%d [shape=plaintext, height=0.2, label=%s, fontcolor=%s];\n" % (
+            i + 1, quote("%d. %s()" % (step.index, step.qualname)),
+            quote(_HOP_COLOUR if step.hop else ROLE_LINES[_role(step.role)])))
     for row in range(rows):
         cells = ["h%d" % c if row == 0 else "c%d_%d" % (c, row) for c in range(len(owners))]
-        out.append("  { rank=same; %s }\n" % "; ".join(cells))
-    if len(owners) > 1:
-        out.append("  %s [style=invis];\n" % " -> ".join("h%d" % c for c in range(len(owners))))
+        out.append("  { rank=same; m%d; %s }\n" % (row, "; ".join(cells)))
+    out.append("  %s [style=invis];\n" % " -> ".join(
+        ["m0"] + ["h%d" % c for c in range(len(owners))]))
+    for row in range(rows - 1):
+        out.append("  m%d -> m%d [style=invis, weight=100];\n" % (row, row + 1))
     for col in range(len(owners)):
         for row in range(rows):
             here = "h%d" % col if row == 0 else "c%d_%d" % (col, row)
@@ -395,14 +403,14 @@ def sequence_dot(flow, name="sequence", caller="caller"):
         row = i + 1
         source = column[steps[callers[i]].index] if callers[i] is not None else 0
         target = column[step.index]
-        label = quote("%d. %s()" % (step.index, step.function))
+        label = quote(str(step.index))
         if step.hop:
             attrs = 'style=dashed, color="%s", fontcolor="%s"' % (_HOP_COLOUR, _HOP_COLOUR)
-            label = quote("%d. %s()  [%s]" % (
-                step.index, step.function,
-                "child process" if step.role == "child" else "new thread"))
+            label = quote("%d  %s" % (
+                step.index, "fork" if step.role == "child" else "new thread"))
         else:
-            attrs = 'color="%s"' % ROLE_LINES[_role(step.role)]
+            colour = ROLE_LINES[_role(step.role)]
+            attrs = 'color="%s", fontcolor="%s"' % (colour, colour)
         if source == target:
             # A call to the same class: a short loop on its own lifeline.
             out.append("  c%d_%d:e -> c%d_%d:e [constraint=false, xlabel=%s, %s];\n" % (

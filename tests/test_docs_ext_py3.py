@@ -199,20 +199,26 @@ def test_callflow_dot_exact():
 
 def test_sequence_dot_lifelines_messages_and_activations():
     dot = render_dot.sequence_dot(small_flow())
-    # One lifeline head per owner, the caller first, in order of appearance.
+    # One lifeline head per owner, the caller first, in order of appearance, after the
+    # margin that names each row's step.
     assert '  h0 [shape=box, style="rounded,filled", fillcolor="#f4f4f4", width=0, ' \
            'height=0.3, label="caller", tooltip="caller"];\n' in dot
     assert 'label="BaseServer", tooltip="socketserver.BaseServer"' in dot
     assert 'label="ThreadingMixIn", tooltip="socketserver.ThreadingMixIn"' in dot
-    assert "  h0 -> h1 -> h2 [style=invis];\n" in dot
+    assert "  m0 -> h0 -> h1 -> h2 [style=invis];\n" in dot
+    assert ('  m1 [shape=plaintext, height=0.2, label="1. BaseServer.serve_forever()", '
+            'fontcolor="#4a7ab8"];\n') in dot
+    assert ('  m3 [shape=plaintext, height=0.2, label="3. '
+            'ThreadingMixIn.process_request_thread()", fontcolor="#c0392b"];\n') in dot
+    assert "  { rank=same; m2; c0_2; c1_2; c2_2 }\n" in dot
     # Row r is step r: caller -> BaseServer, BaseServer -> ThreadingMixIn, then the hop
-    # as a dashed loop on ThreadingMixIn's lifeline.
-    assert '  c0_1 -> c1_1 [constraint=false, xlabel="1. serve_forever()", ' \
-           'color="#4a7ab8"];\n' in dot
-    assert '  c1_2 -> c2_2 [constraint=false, xlabel="2. process_request()", ' \
-           'color="#4a7ab8"];\n' in dot
-    assert '  c2_3:e -> c2_3:e [constraint=false, xlabel="3. process_request_thread()  ' \
-           '[new thread]", style=dashed, color="#c0392b", fontcolor="#c0392b"];\n' in dot
+    # as a dashed loop on ThreadingMixIn's lifeline; arrows carry the step number.
+    assert '  c0_1 -> c1_1 [constraint=false, xlabel="1", color="#4a7ab8", ' \
+           'fontcolor="#4a7ab8"];\n' in dot
+    assert '  c1_2 -> c2_2 [constraint=false, xlabel="2", color="#4a7ab8", ' \
+           'fontcolor="#4a7ab8"];\n' in dot
+    assert '  c2_3:e -> c2_3:e [constraint=false, xlabel="3  new thread", style=dashed, ' \
+           'color="#c0392b", fontcolor="#c0392b"];\n' in dot
     # Activation bars: BaseServer's call spans rows 1-3 in the main thread's colour; the
     # worker's bar on ThreadingMixIn is orange.
     assert '  c1_1 -> c1_2 [arrowhead=none, weight=100, penwidth=7, color="#4a7ab8"];\n' in dot
@@ -232,7 +238,7 @@ def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
     assert '<td align="left">child process</td>' in dot
     assert 'label="fork: the child\\nprocess runs this"];' in dot
     assert ">forks a child process (hop)<" in dot and "starts a thread" not in dot
-    assert 'xlabel="3. finish_request()  [child process]"' in render_dot.sequence_dot(forked)
+    assert 'xlabel="3  fork"' in render_dot.sequence_dot(forked)
     text = render_rst.flow_steps(forked, {FAKE_SOURCE: fake_lines}, "3.12.1")
     assert ("it is the first call recorded in a child process (``child-4242``), forked by "
             "step 2.") in text
