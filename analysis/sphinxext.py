@@ -65,7 +65,6 @@ import os
 import re
 import tokenize
 
-from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.ext.graphviz import figure_wrapper, graphviz
 from sphinx.util import logging
@@ -91,9 +90,8 @@ class InputError(Exception):
         self.path = path
 
 
-def version_key(version):
-    """Sort key of a version string: ``"3.10.13"`` after ``"3.9.18"``."""
-    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+#: Sort key of a version string: ``"3.10.13"`` after ``"3.9.18"``.
+version_key = flow_diff.version_key
 
 
 def _read_text(path):
@@ -182,6 +180,9 @@ class TraceStore(object):
                 raise InputError(str(exc).replace(path + ": ", ""), path)
             except (OSError, ValueError) as exc:
                 raise InputError("cannot read: %s" % exc, path)
+            # One entry per file: an older version of it is never asked for again.
+            for stale in [k for k in self._cache if k[0] == path and k[3] is cls]:
+                del self._cache[stale]
             self._cache[key] = document
         return self._cache[key]
 
