@@ -579,6 +579,38 @@ def test_inputs_are_dependencies(built):
     assert any(d.endswith("socketserver.py") for d in deps)
 
 
+def test_a_rerecorded_trace_rebuilds_the_page_and_nothing_else_is_read(tmp_path):
+    SphinxTestApp = _sphinx()
+    from pathlib import Path
+    srcdir = tmp_path / "root"
+    shutil.copytree(ROOT, str(srcdir))
+    _write_traces(str(srcdir))
+
+    def build():
+        status = io.StringIO()
+        app = SphinxTestApp("html", srcdir=Path(str(srcdir)), status=status,
+                            warning=io.StringIO())
+        try:
+            app.build()
+            return app, status.getvalue()
+        finally:
+            app.cleanup()
+
+    build()
+    _, status = build()
+    assert "0 added, 0 changed, 0 removed" in status
+    path = os.path.join(str(srcdir), "_traces", "threading-tcp", "3.12.1.flow.json")
+    recorded = model.Flow.load(path)
+    recorded.steps[2].note = "Re-recorded note."
+    recorded.dump(path)
+    stamp = os.stat(path).st_mtime_ns + 2 * 10 ** 9  # past the doctree's own time
+    os.utime(path, ns=(stamp, stamp))
+    app, status = build()
+    # Both documents that read that flow (index and bad's sequence directive), no other.
+    assert "0 added, 2 changed, 0 removed" in status
+    assert "Re-recorded note." in _html(app, "index.html")
+
+
 def test_bad_input_becomes_warnings_naming_directive_document_and_file(built):
     _, warnings = built
     lines = [w for w in warnings.splitlines() if "bad.rst" in w]
