@@ -10,7 +10,7 @@ Sphinx runs (``python -m analysis versions SCENARIO --out DIR``, which
 ``make docs`` does).
 
 Directives (every one takes ``:python: X.Y[.Z]`` unless said otherwise, and
-``:scenario:`` defaults to :confval:`compatserver_default_scenario`):
+``:scenario:`` defaults to ``compatserver_default_scenario``):
 
 ``.. mro:: CLASS``
     The bases graph and the MRO order of *CLASS* (a class of the scenario's
@@ -56,7 +56,7 @@ build.  Every file read is a dependency of the document, so a re-recorded
 trace rebuilds exactly the pages that show it.
 
 At ``builder-inited`` the extension also writes the per-interpreter
-walkthrough pages from one template (:confval:`compatserver_walkthrough_template`),
+walkthrough pages from one template (``compatserver_walkthrough_template``),
 one page per interpreter traced, rewriting a page only when its text
 changed so that a no-change rebuild reads nothing again.
 """
