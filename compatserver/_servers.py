@@ -306,11 +306,15 @@ class BaseServer(stdlib.BaseServer, object):
            Stops a running loop (the stdlib's keeps spinning on the closed
            socket, or dies with EBADF on Python 2.7).
         """
+        self._stop_loop_nowait()
+        _next_server_close(self, BaseServer)
+
+    def _stop_loop_nowait(self):
+        """Ask a running loop to stop; do not wait for it."""
         with self._loop_lock:
             if self._loop_thread is not None:
                 self._loop_stop = True
                 self._loop_wakeup.wake()
-        _next_server_close(self, BaseServer)
 
     def __enter__(self):
         return self
@@ -456,19 +460,33 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
                 raise
 
     def server_close(self):
-        """Close the server, then wait for the handler threads.
+        """Wait for the handler threads, then close the server.
 
         With :attr:`block_on_close`, waits for every handler thread still
         running except the calling one, for at most
-        :attr:`block_on_close_timeout` seconds in all.
+        :attr:`block_on_close_timeout` seconds in all.  A running loop is
+        asked to stop first, so no new thread starts meanwhile.  The socket
+        is closed after the wait, so that datagram handlers, which reply
+        through it, can still send their reply.
+
+        .. versionchanged:: 0.1
+           Waits before closing the socket (3.7+ closes it first); never
+           joins the calling thread (3.7+ raises ``RuntimeError``).
         """
+        self._stop_loop_nowait()
+        deadline = _join_deadline(self.block_on_close_timeout)
+        self._join_handler_threads(deadline)
         _next_server_close(self, ThreadingMixIn)
+        # A request the loop was handling when it was asked to stop may have
+        # started one more thread.
+        self._join_handler_threads(deadline)
+
+    def _join_handler_threads(self, deadline):
         if not self.block_on_close:
             return
         current = threading.current_thread()
         with self._threads_lock:
             threads = [t for t in self._threads if t is not current]
-        deadline = _join_deadline(self.block_on_close_timeout)
         for thread in threads:
             thread.join(_remaining(deadline))
 

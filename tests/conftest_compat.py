@@ -57,6 +57,23 @@ class EchoDatagramHandler(compatserver.DatagramRequestHandler):
         self.wfile.write(self.rfile.read())
 
 
+def handler_calling(cls, action, reply=b"done\n"):
+    """A handler of the right kind for *cls* that runs action(handler), then replies.
+
+    The reply of a datagram handler is sent by finish(), after *action*.
+    """
+    base = (compatserver.StreamRequestHandler if is_stream(cls)
+            else compatserver.DatagramRequestHandler)
+
+    class Handler(base):
+        def handle(self):
+            self.rfile.readline()
+            action(self)
+            self.wfile.write(reply)
+
+    return Handler
+
+
 def echo_handler(cls):
     return EchoStreamHandler if is_stream(cls) else EchoDatagramHandler
 
@@ -177,6 +194,38 @@ def request(server, payload=b"hello\n"):
         return sock.recv(65536)
     finally:
         sock.close()
+
+
+def request_in_background(server, payload=b"hello\n"):
+    """Run :func:`request` in a thread; its reply, or the exception, lands in .result.
+
+    For the tests where a datagram handler outlives the server's socket
+    (it replies through that socket, so no reply comes): the client then
+    gives up after a second instead of failing the thread.
+    """
+    stream = is_stream(type(server))
+
+    def run():
+        sock = client(server)
+        if not stream:
+            sock.settimeout(1.0)
+        try:
+            if stream:
+                sock.sendall(payload)
+                thread.result = recv_line(sock)
+            else:
+                sock.send(payload)
+                thread.result = sock.recv(65536)
+        except socket.error as exc:
+            thread.result = exc
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run)
+    thread.daemon = True
+    thread.result = None
+    thread.start()
+    return thread
 
 
 @contextlib.contextmanager

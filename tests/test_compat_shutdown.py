@@ -7,26 +7,12 @@ import pytest
 import compatserver
 
 from conftest_compat import (
-    SERVERS, WAIT, is_stream, kind, make_server, request, run_in_thread,
+    SERVERS, WAIT, handler_calling, kind, make_server, request, run_in_thread,
     serving, start, wait_until)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
 
 ids = lambda c: c.__name__  # noqa: E731
-
-
-def handler_calling(cls, action):
-    """A handler of the right kind that runs action(server) then replies."""
-    base = (compatserver.StreamRequestHandler if is_stream(cls)
-            else compatserver.DatagramRequestHandler)
-
-    class Handler(base):
-        def handle(self):
-            self.rfile.readline()
-            action(self.server)
-            self.wfile.write(b"done\n")
-
-    return Handler
 
 
 def timed(func, *args):
@@ -49,7 +35,7 @@ def test_shutdown_wakes_the_loop_instead_of_waiting_for_the_poll(cls):
 
 @pytest.mark.parametrize("cls", SERVERS, ids=ids)
 def test_shutdown_from_a_handler_does_not_deadlock(cls):
-    handler = handler_calling(cls, lambda server: server.shutdown())
+    handler = handler_calling(cls, lambda handler: handler.server.shutdown())
     with serving(cls, handler) as server:
         assert request(server) == b"done\n"
         if kind(cls) == "forking":
@@ -144,8 +130,8 @@ def test_exit_stops_a_loop_running_in_another_thread_then_closes(cls):
 
 
 def test_exit_inside_the_loop_thread_does_not_deadlock():
-    def leave_with_block(server):
-        with server:
+    def leave_with_block(handler):
+        with handler.server:
             pass
 
     cls = compatserver.TCPServer
@@ -169,7 +155,7 @@ def test_shutdown_returns_only_after_the_loop_has_returned():
     entered = threading.Event()
     release = threading.Event()
 
-    def slow(server):
+    def slow(handler):
         entered.set()
         release.wait(WAIT)
 

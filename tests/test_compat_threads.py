@@ -1,0 +1,166 @@
+"""Point 5: handler threads: reaped, one block_on_close meaning, bounded close."""
+import socket
+import threading
+import time
+
+import pytest
+
+import compatserver
+
+from conftest_compat import (
+    THREADING_SERVERS, WAIT, client, handler_calling, is_stream, make_server,
+    request, request_in_background, serving, wait_until)
+
+ids = lambda c: c.__name__  # noqa: E731
+
+
+def handler_threads():
+    return [t for t in threading.enumerate()
+            if getattr(t, "_target", None) is not None
+            and getattr(t._target, "__name__", "") == "_run_request_thread"]
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_defaults_are_the_same_on_every_version(cls):
+    assert cls.daemon_threads is False
+    assert cls.block_on_close is True
+    assert cls.block_on_close_timeout is None
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_finished_threads_are_reaped(cls):
+    with serving(cls) as server:
+        for _ in range(50):
+            assert request(server) == b"hello\n"
+        # bpo-37193: 3.7's stdlib keeps all 50 Thread objects until
+        # server_close(); here a thread forgets itself when it is done.
+        wait_until(lambda: len(server._threads) == 0)
+
+
+@pytest.mark.parametrize("daemon", [False, True])
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_handler_threads_follow_daemon_threads(cls, daemon):
+    seen = []
+    handler = handler_calling(
+        cls, lambda h: seen.append(threading.current_thread().daemon))
+    with serving(cls, handler, daemon_threads=daemon) as server:
+        assert request(server) == b"done\n"
+    assert seen == [daemon]
+
+
+class Gate(object):
+    """A handler action that blocks until released (at most WAIT seconds)."""
+
+    def __init__(self):
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+
+    def __call__(self, handler):
+        self.entered.set()
+        self.release.wait(WAIT)
+        self.finished.set()
+
+
+def assert_late_reply(cls, result):
+    """A handler that finished after server_close() replied if it could.
+
+    A stream handler has its own connection; a datagram handler replies
+    through the server's socket, which is closed by then (EBADF, reported
+    by handle_error()), so its client gets nothing.
+    """
+    if is_stream(cls):
+        assert result == b"done\n"
+    else:
+        assert isinstance(result, socket.timeout)
+
+
+def timed_close(server):
+    started = time.time()
+    server.server_close()
+    return time.time() - started
+
+
+@pytest.mark.parametrize("daemon", [False, True])
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_block_on_close_waits_for_running_handlers(cls, daemon):
+    gate = Gate()
+    with serving(cls, handler_calling(cls, gate), daemon_threads=daemon) as server:
+        client = request_in_background(server)
+        assert gate.entered.wait(WAIT)
+        server.shutdown()
+        timer = threading.Timer(0.3, gate.release.set)
+        timer.start()
+        elapsed = timed_close(server)
+        # One meaning on every version, daemon threads included (3.7
+        # skipped them; 2.7 and 3.6 never waited).
+        assert gate.finished.is_set()
+        assert elapsed >= 0.2
+        client.join(WAIT)
+        # The socket is closed after the wait: datagram handlers replied too.
+        assert client.result == b"done\n"
+        timer.join(WAIT)
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_without_block_on_close_server_close_does_not_wait(cls):
+    gate = Gate()
+    with serving(cls, handler_calling(cls, gate), block_on_close=False) as server:
+        client = request_in_background(server)
+        assert gate.entered.wait(WAIT)
+        server.shutdown()
+        assert timed_close(server) < 1.0
+        assert not gate.finished.is_set()
+        gate.release.set()
+        client.join(WAIT)
+        wait_until(lambda: not server._threads)
+        assert_late_reply(cls, client.result)
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_block_on_close_timeout_bounds_the_wait(cls):
+    gate = Gate()
+    with serving(cls, handler_calling(cls, gate), block_on_close_timeout=0.2) as server:
+        client = request_in_background(server)
+        assert gate.entered.wait(WAIT)
+        server.shutdown()
+        elapsed = timed_close(server)
+        assert 0.15 <= elapsed < 2.0
+        assert not gate.finished.is_set()
+        gate.release.set()
+        client.join(WAIT)
+        wait_until(lambda: not server._threads)
+        assert_late_reply(cls, client.result)
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_server_close_from_a_handler_thread_does_not_raise(cls):
+    errors = []
+
+    def close_from_handler(handler):
+        try:
+            handler.server.server_close()
+        except Exception as exc:  # 3.7+ stdlib: RuntimeError, cannot join current thread
+            errors.append(exc)
+
+    with serving(cls, handler_calling(cls, close_from_handler)) as server:
+        reply = request_in_background(server)
+        reply.join(WAIT)
+        assert_late_reply(cls, reply.result)
+        # server_close() also stopped the loop, which would spin otherwise.
+        server.test_thread.join(WAIT)
+        assert not server.test_thread.is_alive()
+    assert errors == []
+
+
+def test_threads_are_reaped_without_a_loop():
+    # The conformance suite's bpo-37193 check, with handle_request().
+    cls = compatserver.ThreadingTCPServer
+    with make_server(cls) as server:
+        server.timeout = WAIT
+        for _ in range(10):
+            sock = client(server)
+            sock.close()
+            server.handle_request()
+        wait_until(lambda: len(server._threads) == 0)
+    assert handler_threads() == []
