@@ -117,6 +117,7 @@ _HANDLER_BASES = {
 
 
 _COMPAT_HANDLERS = {}
+_COMPAT_SERVERS = {}
 
 
 def _compat_handler(kind):
@@ -146,12 +147,15 @@ def _compat_server(name):
         if tcp is None:
             raise ScenarioError("compatserver has no TCPServer")
         # What a user writes to serve http.server handlers on compatserver:
-        # HTTPServer's server_bind (server_name, server_port) over compat's TCPServer.
-        return type(
-            "HTTPServer",
-            (_compat.http_server.HTTPServer, tcp),
-            {"__module__": examples.__name__, "__doc__": "http.server.HTTPServer on compatserver.TCPServer."},
-        )
+        # HTTPServer's server_bind (server_name, server_port) over compat's
+        # TCPServer.  Made once, so the trace and the MRO see one class.
+        if "http" not in _COMPAT_SERVERS:
+            _COMPAT_SERVERS["http"] = type(
+                "CompatHTTPServer",
+                (_compat.http_server.HTTPServer, tcp),
+                {"__module__": examples.__name__, "__doc__": "http.server's HTTPServer on compatserver.TCPServer."},
+            )
+        return _COMPAT_SERVERS["http"]
     cls = getattr(compatserver, name, None)
     if cls is None:
         raise ScenarioError("compatserver has no %s" % name)
