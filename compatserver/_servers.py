@@ -449,15 +449,14 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         thread = threading.Thread(target=self._run_request_thread,
                                   args=(request, client_address))
         thread.daemon = self.daemon_threads
-        # Registered and started under the lock, so server_close() never
-        # sees a thread that has not started yet.
         with self._threads_lock:
             self._threads.add(thread)
-            try:
-                thread.start()
-            except BaseException:
+        try:
+            thread.start()
+        except BaseException:
+            with self._threads_lock:
                 self._threads.discard(thread)
-                raise
+            raise
 
     def server_close(self):
         """Wait for the handler threads, then close the server.
@@ -486,7 +485,10 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
             return
         current = threading.current_thread()
         with self._threads_lock:
-            threads = [t for t in self._threads if t is not current]
+            # A thread not started yet (ident None) belongs to a request
+            # the loop is still dispatching; the second pass waits for it.
+            threads = [t for t in self._threads
+                       if t is not current and t.ident is not None]
         for thread in threads:
             thread.join(_remaining(deadline))
 
