@@ -257,12 +257,18 @@ class _AnalysisDirective(SphinxDirective):
                            location=self.get_location(), type="compatserver", subtype="input")
             return []
 
-    def graph(self, dot, caption, alt):
+    def graph(self, dot, caption, alt, fit=False):
+        """A ``sphinx.ext.graphviz`` node in a figure.
+
+        Flow diagrams keep their natural size and scroll sideways (shrunk,
+        their labels would be unreadable); class graphs (*fit*) are scaled
+        down to the page width like any image.
+        """
         node = graphviz()
         node["code"] = dot
         node["options"] = {"docname": self.env.current_document.docname}
         node["alt"] = alt
-        node["classes"] = ["compatserver-diagram"]
+        node["classes"] = ["compatserver-diagram"] + (["compatserver-fit"] if fit else [])
         self.set_source_info(node)
         figure = figure_wrapper(self, node, caption)
         figure["classes"].append("compatserver-figure")
@@ -312,13 +318,13 @@ class MRODirective(_AnalysisDirective):
                 render_dot.inheritance_dot(mro, name="bases of %s" % short),
                 "Bases of ``%s`` on Python %s: each class points at its direct bases, "
                 "numbered in the order its ``class`` statement lists them." % (short, version),
-                "bases graph of %s" % mro.cls))
+                "bases graph of %s" % mro.cls, fit=True))
         if "order" in views:
             result.append(self.graph(
                 render_dot.mro_order_dot(mro, name="MRO of %s" % short),
                 "MRO of ``%s`` on Python %s: attribute lookup tries each class in this order; "
                 "each box lists what that class supplies (it is their owner)." % (short, version),
-                "method resolution order of %s" % mro.cls))
+                "method resolution order of %s" % mro.cls, fit=True))
         if "table" in views:
             names = self.options.get("names")
             if names:
@@ -551,7 +557,7 @@ class StdlibClassesDirective(_AnalysisDirective):
                 "only if the condition of its ``if`` holds (hover for it), a note shape is a "
                 "mixin, dashed arrows point at mixins." % (os.path.basename(filename), version))
             figure = self.graph(render_dot.classes_dot(classes, name="classes"), caption,
-                                "classes of socketserver on Python %s" % version)
+                                "classes of socketserver on Python %s" % version, fit=True)
             return [figure] + self.rst(render_rst.class_guards(classes, version))
         per_version = []
         for python in self.store.versions(scenario, "mro"):
@@ -668,8 +674,9 @@ def _on_builder_inited(app):
             store.root, type="compatserver", subtype="input")
 
 
-#: Diagrams keep their natural size (their text stays readable) and scroll
-#: sideways inside the page when wider than it, instead of being shrunk.
+#: Flow diagrams keep their natural size (their text stays readable) and
+#: scroll sideways inside the page when wider than it, instead of being
+#: shrunk; class graphs ("fit") scale to the page like any image.
 DIAGRAM_CSS = """\
 /* Written by analysis.sphinxext. */
 figure.compatserver-figure div.graphviz, div.compatserver-figure div.graphviz {
@@ -677,6 +684,9 @@ figure.compatserver-figure div.graphviz, div.compatserver-figure div.graphviz {
 }
 object.graphviz.compatserver-diagram {
     max-width: none;
+}
+object.graphviz.compatserver-diagram.compatserver-fit {
+    max-width: 100%;
 }
 """
 _CSS_NAME = "compatserver-diagrams.css"

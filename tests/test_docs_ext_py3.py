@@ -551,7 +551,12 @@ def test_directives_render_without_warnings(built):
     assert 'href="_static/compatserver-diagrams.css' in html
     assert '<figure class="compatserver-figure align-default"' in html
     with io.open(os.path.join(str(app.outdir), "_static", "compatserver-diagrams.css")) as f:
-        assert "max-width: none" in f.read()
+        css = f.read()
+    assert "object.graphviz.compatserver-diagram {\n    max-width: none;" in css
+    assert "object.graphviz.compatserver-diagram.compatserver-fit {\n    max-width: 100%;" in css
+    # Class graphs fit the page (mro's two views, stdlib-classes); flows scroll.
+    assert html.count('class="graphviz compatserver-diagram compatserver-fit"') == 3
+    assert html.count('class="graphviz compatserver-diagram"') == 2
     # The owners table with an instance attribute and a name this version lacks.
     assert "instance attribute, set in" in html and "TCPServer.__init__" in html
     assert "absent in this version" in html
