@@ -514,11 +514,12 @@ def _write_traces(srcdir):
     flow("3.13.0").dump(os.path.join(broken, "3.13.0.mro.json"))
 
 
-@pytest.fixture
-def built(tmp_path):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The test root built once for the tests that only read its output."""
     SphinxTestApp = _sphinx()
     from pathlib import Path
-    srcdir = tmp_path / "root"
+    srcdir = tmp_path_factory.mktemp("built") / "root"
     shutil.copytree(ROOT, str(srcdir))
     _write_traces(str(srcdir))
     status, warning = io.StringIO(), io.StringIO()
@@ -669,3 +670,31 @@ def test_generate_walkthrough_writes_pages_once(tmp_path):
     os.remove(os.path.join(str(srcdir), "_traces", "threading-tcp", "2.7.18.mro.json"))
     sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
     assert sorted(os.listdir(outdir)) == ["3.12.rst", "_version.rst.jinja", "_versions.rst.inc"]
+
+
+@pytest.mark.parametrize("template,traces,expected", [
+    (u"{{ version }}\n", False,
+     "WARNING: walkthrough: no traces of scenario 'threading-tcp' under "),
+    (u"{% if %}\n", True, "WARNING: walkthrough: cannot render "),
+])
+def test_walkthrough_problems_are_warnings(tmp_path, template, traces, expected):
+    SphinxTestApp = _sphinx()
+    from pathlib import Path
+    srcdir = tmp_path / "root"
+    shutil.copytree(ROOT, str(srcdir))
+    if traces:
+        _write_traces(str(srcdir))
+    os.makedirs(os.path.join(str(srcdir), "walkthrough"))
+    with io.open(os.path.join(str(srcdir), "walkthrough", "_version.rst.jinja"), "w",
+                 encoding="utf-8") as f:
+        f.write(template)
+    warning = io.StringIO()
+    app = SphinxTestApp("html", srcdir=Path(str(srcdir)), status=io.StringIO(),
+                        warning=warning)
+    try:
+        pass  # builder-inited ran while the application was set up
+    finally:
+        app.cleanup()
+    assert expected in warning.getvalue()
+    assert not [n for n in os.listdir(os.path.join(str(srcdir), "walkthrough"))
+                if n.endswith(".rst")]
