@@ -89,25 +89,26 @@ def test_slow_clients_are_timed_out_and_others_are_unaffected(kind, baseline):
     cls = server_class(kind, pool_size=4)
 
     class Patient(Command):
-        timeout = 1.5
+        timeout = 3.0
 
     with serving(cls, Patient) as server:
         slow = [connect(server.server_address) for _ in range(2)]
-        for sock in slow:
-            sock.sendall(b"echo this line will never be fin")
-        wait_until(lambda: server.accepted == 2, what="the slow clients accepted")
-        started = time.time()
-        for i in range(20):
-            line = ("echo fast %d\n" % i).encode("ascii")
-            assert exchange(server.server_address, line) == b"echo: " + line
-        fast_done = time.time()
-        # The slow clients are cut off by the handler's timeout: EOF, no reply.
-        for sock in slow:
-            assert read_to_eof(sock) == b""
-            sock.close()
-        slow_done = time.time()
-        assert fast_done < slow_done
-        assert fast_done - started < Patient.timeout, "fast clients waited for the slow ones"
+        try:
+            for sock in slow:
+                sock.sendall(b"echo this line will never be fin")
+            wait_until(lambda: server.accepted == 2, what="the slow clients accepted")
+            for i in range(20):
+                line = ("echo fast %d\n" % i).encode("ascii")
+                assert exchange(server.server_address, line) == b"echo: " + line
+            # All twenty were served while both slow clients still held
+            # their handler: nobody waited for the timeout.
+            assert server.errors == []
+            # Then the handler's timeout cuts the slow clients off: EOF.
+            for sock in slow:
+                assert read_to_eof(sock) == b""
+        finally:
+            for sock in slow:
+                sock.close()
         wait_until(lambda: server.done == 22, what="every request finished")
         assert len(server.errors) == 2
         assert all(isinstance(e, socket.timeout) for e in server.errors), server.errors
@@ -123,15 +124,18 @@ def test_a_pool_full_of_slow_clients_serves_the_others_after_the_timeout(baselin
 
     with serving(cls, Patient) as server:
         slow = [connect(server.server_address) for _ in range(2)]
-        for sock in slow:
-            sock.sendall(b"echo never fin")
-        wait_until(lambda: server.pool_stats()["workers"] == 2, what="both workers busy")
-        started = time.time()
-        assert exchange(server.server_address, b"echo queued\n") == b"echo: echo queued\n"
-        assert time.time() - started >= 0.3
-        for sock in slow:
-            assert read_to_eof(sock) == b""
-            sock.close()
+        try:
+            for sock in slow:
+                sock.sendall(b"echo never fin")
+            wait_until(lambda: server.pool_stats()["workers"] == 2, what="both workers busy")
+            assert exchange(server.server_address, b"echo queued\n") == b"echo: echo queued\n"
+            # Served by a worker that a timed-out slow client set free.
+            assert len(server.errors) >= 1
+            for sock in slow:
+                assert read_to_eof(sock) == b""
+        finally:
+            for sock in slow:
+                sock.close()
         assert len(server.errors) == 2
         assert_serving(server)
 
