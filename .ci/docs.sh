@@ -91,19 +91,22 @@ fi
 pythons=""
 for e in $envs; do pythons="$pythons $root/.tox/$e/bin/python"; done
 
-# The stamp: a digest of everything the recorded files depend on.
-inputs_digest() {
-    {
-        find analysis compatserver -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum
-        sha256sum docs/_tools/probes.py .ci/docs.sh
-        for p in $pythons; do echo "$p $("$p" -c 'import platform; print(platform.python_version())')"; done
-    } | sha256sum | cut -d' ' -f1
+# The stamp: a digest of each file the recordings depend on, and the
+# interpreters they ran under.  Kept as a listing, so a re-recording can say why.
+inputs_listing() {
+    find analysis compatserver -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum
+    sha256sum docs/_tools/probes.py .ci/docs.sh
+    for p in $pythons; do echo "$p $("$p" -c 'import platform; print(platform.python_version())')"; done
 }
-digest=$(inputs_digest)
+listing=$(inputs_listing)
 stampfile="$gen/.inputs"
-if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$digest" ]; then
+if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$listing" ]; then
     log "traces and probes are up to date (inputs unchanged)"
 else
+    if [ -f "$stampfile" ]; then
+        changed=$(diff <(cat "$stampfile") <(echo "$listing") | grep '^>' | awk '{print $3}' | paste -sd' ' -)
+        log "recording again: changed since the last recording: ${changed:-interpreters}"
+    fi
     rm -f "$stampfile"
     mkdir -p "$gen/traces" "$gen/probes" "$gen/logs"
     # One task per line: "trace SCENARIO" or "probes PYTHON".
@@ -145,7 +148,7 @@ else
         echo "make docs: recording failed (see above and docs/_generated/logs)" >&2
         exit 1
     fi
-    echo "$digest" >"$stampfile"
+    echo "$listing" >"$stampfile"
 fi
 [ $generate_only = 1 ] && exit 0
 

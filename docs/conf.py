@@ -37,7 +37,9 @@ templates_path = []
 # Recorded inputs, written by .ci/docs.sh before Sphinx runs.
 compatserver_trace_dir = os.path.join(HERE, "_generated", "traces")
 compatdocs_probe_dir = os.path.join(HERE, "_generated", "probes")
-compatdocs_bench_results = os.path.join(ROOT, "benchmarks", "results.json")
+# make bench's figures; COMPATDOCS_BENCH_RESULTS points at another run's file.
+compatdocs_bench_results = (os.environ.get("COMPATDOCS_BENCH_RESULTS")
+                            or os.path.join(ROOT, "benchmarks", "results.json"))
 
 # Diagrams: SVG from Debian's Graphviz, so they scale and stay searchable.
 graphviz_output_format = "svg"

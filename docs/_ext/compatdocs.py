@@ -100,6 +100,8 @@ class CompatMatrix(SphinxDirective):
         folder = self.config.compatdocs_probe_dir
         if not os.path.isdir(folder):
             return self.warn("no probe results: %s does not exist (run `make docs`)" % folder)
+        # The folder too: an interpreter added since the last build adds a file.
+        self.env.note_dependency(folder)
         files = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
         if not files:
             return self.warn("no probe results in %s (run `make docs`)" % folder)
