@@ -28,6 +28,18 @@ if [ -n "$missing" ]; then
     exit 1
 fi
 
+# Debian programs the tests drive: wrk and curl (real HTTP clients against our
+# servers), Graphviz and Chromium (the docs check).  Installed when missing and
+# we are root; otherwise their tests say why they skip.
+"$here/apt.sh" wrk:wrk curl:curl dot:graphviz chromium:chromium || true
+
+# The docs check runs after the interpreter environments (it reads traces
+# recorded with them) and only where Sphinx 9 can run (python3.13, tox.ini).
+docs_env=""
+if [ -z "${TOXENVS:-}" ] && [ -z "${NO_DOCS:-}" ] && command -v python3.13 >/dev/null 2>&1; then
+    docs_env=docs
+fi
+
 logs="$root/.tox/logs"; mkdir -p "$logs"
 jobs=${JOBS:-2}
 echo "matrix: $envs (up to $jobs at a time; logs in .tox/logs)"
@@ -50,6 +62,10 @@ run_one() {
 export -f run_one; export bin logs PYENV_VERSION
 export PYTEST_ARGS=${PYTEST_ARGS:-}
 printf '%s\n' $envs | xargs -P "$jobs" -I{} bash -c 'run_one {}'
+if [ -n "$docs_env" ]; then
+    run_one "$docs_env"
+    envs="$envs $docs_env"
+fi
 
 failed=""; passed_total=0; failed_total=0; skipped_total=0
 for e in $envs; do
