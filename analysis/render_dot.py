@@ -331,7 +331,7 @@ def callflow_dot(flow, name="callflow"):
     return "".join(out)
 
 
-def sequence_dot(flow, name="sequence", caller="caller"):
+def sequence_dot(flow, name="sequence", caller="your code"):
     """A sequence diagram of *flow*: lifelines per owner class, time downwards.
 
     A left margin names each row's step (``N. Owner.method()``, in its

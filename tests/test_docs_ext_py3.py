@@ -202,7 +202,7 @@ def test_sequence_dot_lifelines_messages_and_activations():
     # One lifeline head per owner, the caller first, in order of appearance, after the
     # margin that names each row's step.
     assert '  h0 [shape=box, style="rounded,filled", fillcolor="#f4f4f4", width=0, ' \
-           'height=0.3, label="caller", tooltip="caller"];\n' in dot
+           'height=0.3, label="your code", tooltip="your code"];\n' in dot
     assert 'label="BaseServer", tooltip="socketserver.BaseServer"' in dot
     assert 'label="ThreadingMixIn", tooltip="socketserver.ThreadingMixIn"' in dot
     assert "  m0 -> h0 -> h1 -> h2 [style=invis];\n" in dot
