@@ -189,7 +189,7 @@ def test_server_bench_measures_every_impl_or_says_why():
     traffic = {"cpr_throughput", "cpr_p50", "cpr_p99",
                "keepalive_throughput", "keepalive_p50", "keepalive_p99"}
     shutdown = {"shutdown_median", "shutdown_max",
-                "shutdown_sigalrm_median", "shutdown_sigalrm_max"}
+                "shutdown_sigalrm_median", "shutdown_sigalrm_max", "shutdown_sigalrm_censored"}
     memory = {"threads_retained", "active_threads_growth", "rss_growth"}
     assert measured["raw"] == traffic
     assert measured["stdlib"] == traffic | shutdown | memory
