@@ -390,45 +390,61 @@ class Tracer(object):
             self._spawned.setdefault(started_by, []).append(record.id)
         return record
 
-    def _enter(self, code, frame, info):
+    def _recorder(self):
+        """The function that records one call: a closure over local names.
+
+        It runs once per recorded call, in whatever thread makes it, so
+        everything it touches is bound to a local name here, and it takes
+        no lock (ids come from a counter; list.append is atomic).
+        """
         local = self._local
-        try:
-            stack = local.stack
-        except AttributeError:  # the first recorded call of a new thread
-            with self._lock:
-                self._new_thread()
-            stack = local.stack
-        # _receiver_type(), inlined: this runs once per recorded call.
-        first_arg = info.first_arg
-        if first_arg is None:
-            key = None
-        else:
-            key = frame.f_locals.get(first_arg)
-            if key is not None and not isinstance(key, _CLASS_TYPES):
-                key = getattr(key, "__class__", None) or type(key)
-        owner = info.owners.get(key, _MISSING_OWNER)
-        if owner is _MISSING_OWNER:
-            owner = self._owner(info, code, frame)
-        caller = frame.f_back
-        if stack:
-            top = stack[-1]
-            # The common case: called straight from the call on top.
-            if caller is None or top[0] != id(caller) or top[1] is not caller.f_code:
-                _unwind_to(stack, caller)
-        call_id = next(self._ids)
-        if caller is not None:
-            # The caller's code and instruction offset; the line is looked
+        raw_append = self._raw.append
+        hops_append = self._hops.append
+        make_hop = Hop._from_values
+        missing = _MISSING_OWNER
+        class_types = _CLASS_TYPES
+        unwind_to = _unwind_to
+        tracer = self
+
+        def record(code, frame, info):
+            try:
+                stack = local.stack
+            except AttributeError:  # the first recorded call of a new thread
+                with tracer._lock:
+                    tracer._new_thread()
+                stack = local.stack
+            # The type whose MRO supplies the function: of self, or cls itself.
+            first_arg = info.first_arg
+            if first_arg is None:
+                key = None
+            else:
+                key = frame.f_locals.get(first_arg)
+                if key is not None and not isinstance(key, class_types):
+                    key = getattr(key, "__class__", None) or type(key)
+            owner = info.owners.get(key, missing)
+            if owner is missing:
+                owner = tracer._owner(info, code, frame)
+            caller = frame.f_back
+            if stack:
+                top = stack[-1]
+                # The common case: called straight from the call on top.
+                if caller is None or top[0] != id(caller) or top[1] is not caller.f_code:
+                    unwind_to(stack, caller)
+            call_id = next(tracer._ids)
+            # The caller's code and instruction offset: the line is looked
             # up when the trace is built (f_lineno is slow to read).
-            call_code, call_offset = caller.f_code, caller.f_lasti
-        else:
-            call_code = call_offset = None
-        self._raw.append(
-            (call_id, stack[-1][2] if stack else None, len(stack), local.thread_id, info, owner, call_code, call_offset)
-        )
-        if not stack and local.hop_from is not None:
-            self._hops.append(Hop._from_values(local.hop_from, local.thread_id, call_id))
-            local.hop_from = None
-        stack.append((id(frame), code, call_id))
+            if caller is not None:
+                raw_append((call_id, stack[-1][2] if stack else None, len(stack), local.thread_id,
+                            info, owner, caller.f_code, caller.f_lasti))
+            else:
+                raw_append((call_id, stack[-1][2] if stack else None, len(stack), local.thread_id,
+                            info, owner, None, None))
+            if not stack and local.hop_from is not None:
+                hops_append(make_hop(local.hop_from, local.thread_id, call_id))
+                local.hop_from = None
+            stack.append((id(frame), code, call_id))
+
+        return record
 
     def _current_call(self, frame):
         """The id of the recorded call that *frame* runs in (or under), or None."""
@@ -449,6 +465,7 @@ class Tracer(object):
         cache_get = self._cache.get
         skip = _SKIP
         tracer = self
+        record = self._recorder()
 
         def global_trace(frame, event, arg):
             # Always None: no frame gets a local trace function, so no
@@ -463,7 +480,7 @@ class Tracer(object):
                     info = tracer._classify(code, frame)
                     if info is skip:
                         return None
-                tracer._enter(code, frame, info)
+                record(code, frame, info)
             except Exception as exc:
                 tracer._fail(exc)
             return None
@@ -476,6 +493,7 @@ class Tracer(object):
         cache_get = self._cache.get
         skip = _SKIP
         tracer = self
+        record = self._recorder()
 
         def profile(frame, event, arg):
             # Only "call" matters: returns are not needed (see _unwind_to),
@@ -491,7 +509,7 @@ class Tracer(object):
                     info = tracer._classify(code, frame)
                     if info is skip:
                         return
-                tracer._enter(code, frame, info)
+                record(code, frame, info)
             except Exception as exc:
                 tracer._fail(exc)
 
@@ -504,6 +522,7 @@ class Tracer(object):
         disable = _DISABLE
         getframe = _getframe
         tracer = self
+        record = self._recorder()
 
         def start(code, offset):
             info = cache_get(code)
@@ -517,7 +536,7 @@ class Tracer(object):
                     info = tracer._classify(code, frame)
                     if info is skip:
                         return disable
-                tracer._enter(code, frame, info)
+                record(code, frame, info)
             except Exception as exc:
                 tracer._fail(exc)
             return None
