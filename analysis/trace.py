@@ -124,7 +124,7 @@ class Tracer(object):
         self._exact = frozenset(modules)
         self._prefixes = tuple(m + "." for m in modules)
         self._cache = {}
-        # The hot path appends one tuple per call (see _enter); Call records
+        # The hot path appends one tuple per call (see _recorder); Call records
         # are built once, in trace().  Ids come from a counter, so no lock is
         # taken per call (next() and list.append are atomic under the GIL).
         self._raw = []
