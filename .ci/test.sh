@@ -61,7 +61,13 @@ run_one() {
 }
 export -f run_one; export bin logs PYENV_VERSION
 export PYTEST_ARGS=${PYTEST_ARGS:-}
-printf '%s\n' $envs | xargs -P "$jobs" -I{} bash -c 'run_one {}'
+# The environments run in their own process group, so that Ctrl-C or a
+# TERM sent to this script stops every tox and pytest under it, not only xargs.
+setsid bash -c 'printf "%s\n" $0 | xargs -P "$1" -I{} bash -c "run_one {}"' "$envs" "$jobs" &
+group=$!
+trap 'kill -TERM -- "-$group" 2>/dev/null; echo "make test: interrupted" >&2; exit 130' INT TERM
+wait "$group"
+trap - INT TERM
 if [ -n "$docs_env" ]; then
     run_one "$docs_env"
     envs="$envs $docs_env"
