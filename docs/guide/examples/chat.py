@@ -30,12 +30,23 @@ class ChatHandler(compatserver.TextStreamRequestHandler):
 
     def setup(self):
         super(ChatHandler, self).setup()
+        # Serialises writes to this client (two broadcasts never interleave
+        # their bytes) and guards ``gone``.
         self.send_lock = threading.Lock()
+        self.gone = False
         self.name = u"%s:%d" % self.client_address[:2]
 
     def handle(self):
-        others = self.server.join(self)
-        self.send(u"* welcome %s; here: %s\n" % (self.name, u", ".join(others) or u"nobody"))
+        with self.send_lock:
+            # The welcome comes first: a broadcast that already finds this
+            # client in the set waits for this lock.
+            others = self.server.join(self)
+            names = u", ".join(sorted(c.name for c in others)) or u"nobody"
+            self._send(u"* welcome %s; here: %s\n" % (self.name, names))
+        # Outside the lock: a broadcast takes the other clients' locks, and
+        # two clients joining at once must not wait for each other's.  Only
+        # those who were there hear it; who joins later sees us listed.
+        self.server.broadcast(u"* %s joined\n" % self.name, targets=others)
         try:
             for line in self.lines():
                 text = line.rstrip(u"\r\n")
@@ -51,11 +62,26 @@ class ChatHandler(compatserver.TextStreamRequestHandler):
             # Runs however the client left: closed, reset, over-long line.
             self.server.leave(self)
 
+    def finish(self):
+        # After this the server closes the socket.  Another client's thread
+        # may still hold this handler from a broadcast it started earlier:
+        # marking it gone under the send lock means such a send either
+        # finished before or never touches the closed socket.
+        with self.send_lock:
+            self.gone = True
+        super(ChatHandler, self).finish()
+
     def send(self, text):
         """Send to this client; return False when it is gone."""
+        with self.send_lock:
+            return self._send(text)
+
+    def _send(self, text):
+        # Called with send_lock held.
+        if self.gone:
+            return False
         try:
-            with self.send_lock:
-                self.write(text)
+            self.write(text)
             return True
         except socket.error as exc:
             if compatserver.is_disconnect(exc) or isinstance(exc, socket.timeout):
@@ -74,10 +100,10 @@ class ChatServer(compatserver.ThreadingTCPServer):
         super(ChatServer, self).__init__(*args, **kwargs)
 
     def join(self, client):
+        """Add ``client``; return the clients that were already there."""
         with self.clients_lock:
-            others = sorted(c.name for c in self.clients)
+            others = list(self.clients)
             self.clients.add(client)
-        self.broadcast(u"* %s joined\n" % client.name, sender=client)
         return others
 
     def leave(self, client):
@@ -97,9 +123,11 @@ class ChatServer(compatserver.ThreadingTCPServer):
                 pass  # already gone
         super(ChatServer, self).server_close()
 
-    def broadcast(self, text, sender=None):
-        with self.clients_lock:
-            targets = [c for c in self.clients if c is not sender]
+    def broadcast(self, text, sender=None, targets=None):
+        """Send ``text`` to every client but ``sender`` (or to ``targets``)."""
+        if targets is None:
+            with self.clients_lock:
+                targets = [c for c in self.clients if c is not sender]
         for client in targets:
             if not client.send(text):
                 # Gone: drop it now; its own thread ends on its next read.
