@@ -282,8 +282,10 @@ def render(runs):
                     else:
                         key = (entry["metric"], "%s/%s" % (entry["num"], entry["den"]), "x")
                     if key not in seen:
-                        seen[key] = {"target": entry.get("target")}
+                        seen[key] = {"targets": []}
                         rows.append(key)
+                    if "target" in entry and entry["target"] not in seen[key]["targets"]:
+                        seen[key]["targets"].append(entry["target"])
                     seen[key][run["env"]] = entry
                     checked += "target" in entry
                     if _mark(entry):
@@ -298,9 +300,9 @@ def render(runs):
                 for env in envs:
                     entry = seen[key].get(env)
                     cells.append(fmt(entry["value"]) + _mark(entry) if entry else "-")
-                target = seen[key]["target"]
-                table.append([key[0], key[1], key[2]] + cells
-                             + ["%s %s" % (target[0], fmt(target[1])) if target else ""])
+                # A target may depend on the interpreter (pool/stdlib: 1.2 on 2.7, 1.5 on 3.x).
+                targets = " | ".join("%s %s" % (t[0], fmt(t[1])) for t in seen[key]["targets"])
+                table.append([key[0], key[1], key[2]] + cells + [targets])
             out.extend(_grid(header, table))
         skipped = {}
         for run in bruns:
@@ -489,6 +491,9 @@ def main(argv=None):
         f.write("\n")
     os.replace(tmp, output)
 
+    if args.quick:
+        sys.stdout.write("\n--quick: a plumbing check with small counts; these are not "
+                         "measurements\n")
     sys.stdout.write(render(runs))
     sys.stdout.write("\nmachine: %s; load at start %s, at end %s; written to %s\n" % (
         ", ".join("%s %s" % kv for kv in sorted(doc["machine"].items())),

@@ -132,21 +132,23 @@ def test_fmt(value, text):
     assert run.fmt(value) == text
 
 
-def test_render_orders_interpreters_and_marks_missed_targets():
+def test_render_orders_interpreters_and_marks_missed_targets_per_interpreter():
     def entry(env, value):
         return {"benchmark": "server", "env": env, "status": "ok", "error": "",
                 "output": {"results": [{"metric": "shutdown_median", "impl": "compat",
                                         "value": value, "unit": "ms", "target": ["<=", 5]}],
                            "ratios": []}}
-    text = run.render([entry("py310", 7.5), entry("py27", 0.25), entry("py39", 1.0)])
+    runs = [entry("py310", 7.5), entry("py27", 0.25), entry("py39", 6.0)]
+    runs[0]["output"]["results"][0]["target"] = ["<=", 10]
+    text = run.render(runs)
     assert text == textwrap.dedent("""
         == server ==
-        metric           impl    unit   py27  py39  py310  target
-        ---------------  ------  ----  -----  ----  -----  ------
-        shutdown_median  compat    ms  0.250  1.00  7.50!    <= 5
+        metric           impl    unit   py27   py39  py310        target
+        ---------------  ------  ----  -----  -----  -----  ------------
+        shutdown_median  compat    ms  0.250  6.00!   7.50  <= 5 | <= 10
 
         targets missed (marked ! above):
-          server py310 shutdown_median compat: 7.50 ms (target <= 5)
+          server py39 shutdown_median compat: 6.00 ms (target <= 5)
         """)
 
 
