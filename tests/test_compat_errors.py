@@ -1,0 +1,187 @@
+"""Point 7: handle_error's report, SystemExit/KeyboardInterrupt, disconnects."""
+import errno
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+import compatserver
+
+from conftest_compat import (
+    SERVERS, WAIT, client, handler_calling, is_stream, make_server, request,
+    serving)
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+
+ids = lambda c: c.__name__  # noqa: E731
+
+DASHES = "-" * 40
+
+
+def fail(handler):
+    raise ValueError("boom")
+
+
+def collect_stderr(capfd, until, timeout=WAIT):
+    out, err = "", ""
+    deadline = time.time() + timeout
+    while until not in err and time.time() < deadline:
+        time.sleep(0.01)
+        o, e = capfd.readouterr()
+        out, err = out + o, err + e
+    return out, err
+
+
+@pytest.mark.parametrize("cls", SERVERS, ids=ids)
+def test_handle_error_reports_on_stderr_with_one_wording(cls, capfd):
+    with serving(cls, handler_calling(cls, fail)) as server:
+        sock = client(server)
+        try:
+            if is_stream(cls):
+                sock.sendall(b"hello\n")
+                assert sock.recv(64) == b""  # the request was closed
+            else:
+                sock.send(b"hello\n")
+            out, err = collect_stderr(capfd, "ValueError: boom\n" + DASHES + "\n")
+        finally:
+            sock.close()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == DASHES
+    assert lines[1].startswith("Exception occurred during processing of request from ")
+    assert lines[2] == "Traceback (most recent call last):"
+    assert lines[-2:] == ["ValueError: boom", DASHES]
+    assert err.count("Exception occurred during processing") == 1
+
+
+def test_handle_error_names_the_client_address(capfd):
+    cls = compatserver.TCPServer
+    with make_server(cls, handler_calling(cls, fail), timeout=WAIT) as server:
+        sock = client(server)
+        sock.sendall(b"hello\n")
+        server.handle_request()
+        address = sock.getsockname()
+        sock.close()
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err.splitlines()[:3] == [
+        DASHES,
+        "Exception occurred during processing of request from %s" % (address,),
+        "Traceback (most recent call last):",
+    ]
+
+
+@pytest.mark.parametrize("exc", [SystemExit, KeyboardInterrupt])
+def test_system_exit_and_keyboard_interrupt_propagate_from_a_sync_handler(exc):
+    errors = []
+
+    def raise_it(handler):
+        raise exc("stop")
+
+    cls = compatserver.TCPServer
+    with make_server(cls, handler_calling(cls, raise_it), timeout=WAIT) as server:
+        server.handle_error = lambda request, address: errors.append(address)
+        sock = client(server)
+        sock.sendall(b"hello\n")
+        with pytest.raises(exc):
+            server.handle_request()
+        # Not passed to handle_error (2.7 did), and the request was closed.
+        assert errors == []
+        assert sock.recv(64) == b""
+        sock.close()
+
+
+@pytest.mark.parametrize("exc", [SystemExit])
+def test_system_exit_ends_only_the_handler_thread(exc, monkeypatch):
+    errors = []
+    calls = []
+
+    def maybe_raise(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            raise exc("stop")
+
+    cls = compatserver.ThreadingTCPServer
+    # SystemExit ends a thread silently on every version; pytest would
+    # otherwise report it from its own threading.excepthook (3.8+).
+    if hasattr(threading, "excepthook"):
+        monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    with serving(cls, handler_calling(cls, maybe_raise)) as server:
+        server.handle_error = lambda request, address: errors.append(address)
+        assert request(server) == b""
+        assert request(server) == b"done\n"
+    assert errors == []
+
+
+def reset_by_peer(sock):
+    """Close *sock* with an RST (SO_LINGER 0), as a crashed client does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+@pytest.mark.parametrize("wbufsize", [0, 65536])
+def test_finish_does_not_raise_when_the_client_went_away(wbufsize):
+    errors = []
+    gone = threading.Event()
+    finished = threading.Event()
+
+    class Handler(compatserver.StreamRequestHandler):
+        def handle(self):
+            self.rfile.readline()
+            gone.wait(WAIT)
+            time.sleep(0.05)
+            if self.wbufsize:
+                # Buffered: nothing is sent before finish() flushes.
+                self.wfile.write(b"x" * 1000)
+
+        def finish(self):
+            try:
+                super(Handler, self).finish()
+            finally:
+                finished.set()
+
+    cls = compatserver.TCPServer
+    with make_server(cls, Handler, timeout=WAIT) as server:
+        server.RequestHandlerClass.wbufsize = wbufsize
+        server.handle_error = lambda request, address: errors.append(address)
+        sock = client(server)
+        sock.sendall(b"hello\n")
+        worker = threading.Thread(target=server.handle_request)
+        worker.start()
+        time.sleep(0.05)
+        reset_by_peer(sock)
+        gone.set()
+        worker.join(WAIT)
+        assert finished.is_set()
+    # 3.x stdlib: the flush error is swallowed, then close() flushes again
+    # and raises BrokenPipeError / ConnectionResetError into handle_error.
+    assert errors == []
+
+
+def test_is_disconnect_recognises_a_real_broken_pipe():
+    left, right = socket.socketpair()
+    right.close()
+    try:
+        with pytest.raises(socket.error) as info:
+            for _ in range(100):
+                left.sendall(b"x" * 65536)
+        assert compatserver.is_disconnect(info.value)
+    finally:
+        left.close()
+
+
+@pytest.mark.parametrize("code", ["EPIPE", "ECONNRESET", "ECONNABORTED"])
+def test_is_disconnect_recognises_errno_on_every_exception_type(code):
+    number = getattr(errno, code)
+    assert compatserver.is_disconnect(socket.error(number, "gone"))
+    assert compatserver.is_disconnect(IOError(number, "gone"))
+    assert compatserver.is_disconnect(OSError(number, "gone"))
+
+
+@pytest.mark.parametrize("exc", [
+    socket.timeout("timed out"), ValueError("x"), OSError(errno.ENOENT, "no"),
+    socket.error(errno.EADDRINUSE, "in use"), KeyError(errno.EPIPE)])
+def test_is_disconnect_rejects_other_errors(exc):
+    assert not compatserver.is_disconnect(exc)
