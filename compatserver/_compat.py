@@ -96,7 +96,9 @@ if PY2:  # Python 2
         def write(self, data):  # Python 2
             if isinstance(data, text_type):  # Python 2
                 raise TypeError("a bytes-like object is required, not 'unicode'")
-            if isinstance(data, (bytearray, memoryview)):  # Python 2
+            if isinstance(data, memoryview):  # Python 2
+                data = data.tobytes()  # Python 2: bytes(view) is its repr
+            elif isinstance(data, bytearray):  # Python 2
                 data = bytes(data)  # Python 2
             elif not isinstance(data, bytes):  # Python 2
                 raise TypeError("a bytes-like object is required, not %r"
