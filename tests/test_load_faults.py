@@ -6,10 +6,8 @@ defeat the point), asserts that the server goes on serving other clients,
 and that open descriptors and threads are back at their starting count once
 the server is closed.
 """
-import hashlib
 import signal
 import socket
-import sys
 import threading
 import time
 
@@ -17,7 +15,7 @@ import pytest
 
 import compatserver
 from conftest_load import (
-    ALL_KINDS, BIG, CONCURRENT, HELD_REPLY, HOST, TIMEOUT, Command, assert_back_to,
+    ALL_KINDS, CONCURRENT, HELD_REPLY, HOST, TIMEOUT, Command, assert_back_to,
     assert_serving, connect, digest_reply, exchange, read_to_eof, reset, resources,
     send_ignoring_disconnect, server_class, serving, stop, wait_until)
 

@@ -11,8 +11,8 @@ import pytest
 
 import compatserver
 from conftest_load import (
-    HOST, TIMEOUT, assert_back_to, assert_serving, call_with_timeout, connect,
-    exchange, read_to_eof, resources, server_class, serving, stop, wait_until)
+    HOST, TIMEOUT, assert_back_to, assert_serving, call_with_timeout, exchange,
+    read_to_eof, resources, server_class, serving, stop, wait_until)
 
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
