@@ -36,6 +36,10 @@ if PY2:  # Python 2
     def func_code(func):
         return getattr(func, "func_code", None) or getattr(func, "__code__", None)
 
+    def receiver_class(obj):
+        # A classic instance's type() is `instance`; its class is __class__.
+        return getattr(obj, "__class__", None) or type(obj)
+
     def text(value):
         """Return *value* as text (``unicode`` on 2), decoding bytes as UTF-8."""
         if isinstance(value, str):
@@ -69,6 +73,8 @@ else:
 
     def func_code(func):
         return getattr(func, "__code__", None)
+
+    receiver_class = type
 
     def text(value):
         if isinstance(value, bytes):

@@ -422,6 +422,7 @@ class Tracer(object):
         make_hop = Hop._from_values
         missing = _MISSING_OWNER
         class_types = _CLASS_TYPES
+        receiver_class = _compat.receiver_class
         unwind_to = _unwind_to
         tracer = self
 
@@ -439,7 +440,7 @@ class Tracer(object):
             else:
                 key = frame.f_locals.get(first_arg)
                 if key is not None and not isinstance(key, class_types):
-                    key = getattr(key, "__class__", None) or type(key)
+                    key = receiver_class(key)
             owner = info.owners.get(key, missing)
             if owner is missing:
                 owner = tracer._owner(info, code, frame)
@@ -725,7 +726,7 @@ def _receiver_type(info, frame):
         return None
     if isinstance(receiver, _compat.CLASS_TYPES):
         return receiver  # a classmethod's cls (or a class passed first)
-    return getattr(receiver, "__class__", type(receiver))
+    return _compat.receiver_class(receiver)
 
 
 def _unwind_to(stack, frame):
