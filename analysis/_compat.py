@@ -13,10 +13,8 @@ import threading
 PY2 = sys.version_info[0] == 2
 
 if PY2:  # Python 2
-    import __builtin__ as builtins  # noqa: F401
     import SocketServer as socketserver  # noqa: F401
     import BaseHTTPServer as http_server  # noqa: F401
-    from thread import get_ident  # noqa: F401
     from types import ClassType
 
     string_types = (str, unicode)  # noqa: F821
@@ -47,10 +45,8 @@ if PY2:  # Python 2
         return unicode(value)  # noqa: F821
 
 else:
-    import builtins  # noqa: F401
     import socketserver  # noqa: F401
     import http.server as http_server  # noqa: F401
-    from threading import get_ident  # noqa: F401
 
     string_types = (str,)
     CLASS_TYPES = (type,)
@@ -87,9 +83,6 @@ MODULE_ALIASES = {
     "socketserver": ("socketserver", "SocketServer"),
     "http.server": ("http.server", "BaseHTTPServer", "SimpleHTTPServer", "CGIHTTPServer"),
 }
-
-#: The modules that hold the stdlib's server and handler classes here.
-SERVER_MODULES = (socketserver.__name__, http_server.__name__)
 
 # sys.monitoring (PEP 669, 3.12+) is the cheap hook: a callback can DISABLE
 # itself per code object, so uninteresting code costs nothing after its first

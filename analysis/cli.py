@@ -15,9 +15,6 @@ file:line.  ``--json`` is for programs.  An error is one line on stderr,
 ``analysis: error: ...``, and exit status 1 (2 for a usage error).
 """
 import argparse
-import io
-import json
-import os
 import sys
 
 from analysis import _compat

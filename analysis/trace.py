@@ -770,7 +770,7 @@ def _is_function_with(obj, code):
 
 def _find_owner(cls, name, code):
     """The class in *cls*'s MRO whose ``__dict__`` holds the function of *code*."""
-    from analysis.mro import linearize, qualified_name
+    from analysis.mro import linearize
 
     try:
         order = linearize(cls)

@@ -4,8 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from analysis import versions
 from analysis.model import MRO, Flow, FlowDiff, MROSet, Step, Trace
 
