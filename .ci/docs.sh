@@ -31,7 +31,7 @@ for arg in "$@"; do
     esac
 done
 gen="$root/docs/_generated"
-jobs=${JOBS:-$(( $(nproc 2>/dev/null || echo 2) + 1 ))}
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 t_start=$(date +%s)
 log() { echo "docs: $*" >&2; }
 
@@ -90,6 +90,7 @@ if [ -n "$missing" ]; then
 fi
 pythons=""
 for e in $envs; do pythons="$pythons $root/.tox/$e/bin/python"; done
+newest="$root/.tox/${envs##*$'\n'}/bin/python"
 
 # The stamp: a digest of each file the recordings depend on, and the
 # interpreters they ran under.  Kept as a listing, so a re-recording can say why.
@@ -108,43 +109,63 @@ else
         log "recording again: changed since the last recording: ${changed:-interpreters}"
     fi
     rm -f "$stampfile"
+    # Fresh folders: a scenario or an interpreter that went away leaves no
+    # stale recording behind.
+    rm -rf "$gen/traces" "$gen/probes" "$gen/logs"
     mkdir -p "$gen/traces" "$gen/probes" "$gen/logs"
-    # One task per line: "trace SCENARIO" or "probes PYTHON".
-    tasks=()
+    scenarios=""
     if [ -f analysis/__main__.py ]; then
-        scenarios=$(PYTHONPATH="$root" ".tox/${envs##*$'\n'}/bin/python" -m analysis scenarios) || {
+        scenarios=$(PYTHONPATH="$root" "$newest" -m analysis scenarios) || {
             echo "make docs: python -m analysis scenarios failed" >&2; exit 1; }
-        for s in $scenarios; do tasks+=("trace $s"); done
     else
         log "analysis/__main__.py is not there yet: no traces recorded"
     fi
-    for p in $pythons; do tasks+=("probes $p"); done
-    total=${#tasks[@]}
-    log "recording ${total} tasks, $jobs at a time (logs in docs/_generated/logs) ..."
+    n_traces=$(echo $scenarios | wc -w); n_pythons=$(echo $pythons | wc -w)
+    log "recording $n_traces scenarios under $n_pythons interpreters and running the probes" \
+        "under each (logs in docs/_generated/logs) ..."
     run_task() {
         local kind=$1 arg=$2 t0 rc name out
         t0=$(date +%s)
         case $kind in
             trace)
-                name="trace-$arg"
-                PYTHONPATH="$ROOT" "$DOCS_PY" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
-                    >"$GEN/logs/$name.log" 2>&1 </dev/null
-                rc=$?;;
-            probes)
-                name="probes-$(basename "$(dirname "$(dirname "$arg")")")"
-                out="$GEN/probes/$("$arg" -c 'import platform; print(platform.python_version())').json"
-                PYTHONPATH="$ROOT" "$arg" "$ROOT/docs/_tools/probes.py" --jobs 2 --out "$out" \
-                    >"$GEN/logs/$name.log" 2>&1 </dev/null
+                name="trace $arg"
+                PYTHONPATH="$ROOT" "$NEWEST" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
+                    >"$GEN/logs/trace-$arg.log" 2>&1 </dev/null
+                rc=$?; out="$GEN/logs/trace-$arg.log";;
+            probes|timing)
+                local env ver
+                env=$(basename "$(dirname "$(dirname "$arg")")")
+                ver=$("$arg" -c 'import platform; print(platform.python_version())')
+                name="$kind $env"; out="$GEN/logs/$kind-$env.log"
+                if [ "$kind" = probes ]; then
+                    PYTHONPATH="$ROOT" "$arg" "$ROOT/docs/_tools/probes.py" --kind fast --jobs 3 \
+                        --out "$GEN/probes/$ver.json" >"$out" 2>&1 </dev/null
+                else
+                    PYTHONPATH="$ROOT" "$arg" "$ROOT/docs/_tools/probes.py" --kind timing --jobs 1 \
+                        --out "$GEN/probes/$ver-timing.json" >"$out" 2>&1 </dev/null
+                fi
                 rc=$?;;
         esac
-        printf '  %-28s %s in %ss\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAILED)" "$(( $(date +%s) - t0 ))" >&2
-        [ $rc = 0 ] || { tail -n 20 "$GEN/logs/$name.log" >&2; }
+        printf '  %-30s %s in %ss\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAILED)" "$(( $(date +%s) - t0 ))" >&2
+        [ $rc = 0 ] || { tail -n 20 "$out" >&2; }
         return $rc
     }
     export -f run_task
-    export ROOT="$root" GEN="$gen" PYTHONS="$(echo $pythons)" PYENV_VERSION="${PYENV_VERSION:-}"
-    export DOCS_PY="$root/.tox/${envs##*$'\n'}/bin/python"
-    if ! printf '%s\n' "${tasks[@]}" | xargs -P "$jobs" -L 1 bash -c 'run_task "$0" "$1"'; then
+    export ROOT="$root" GEN="$gen" PYTHONS="$(echo $pythons)" NEWEST="$newest" PYENV_VERSION="${PYENV_VERSION:-}"
+    # Two pools at once: the traces are CPU-bound (each `versions` run
+    # already starts every interpreter in parallel), the probes mostly sleep
+    # (they wait for timeouts and polls), so they all run together.  Then
+    # the latency probes, one at a time per interpreter, on a quieter
+    # machine: their figures are what the matrix reports.
+    failed=0
+    for s in $scenarios; do echo "trace $s"; done | xargs -P "$jobs" -L 1 bash -c 'run_task "$0" "$1"' &
+    traces_pid=$!
+    for p in $pythons; do echo "probes $p"; done | xargs -P "${PROBE_JOBS:-9}" -L 1 bash -c 'run_task "$0" "$1"' || failed=1
+    wait "$traces_pid" || failed=1
+    if [ $failed = 0 ]; then
+        for p in $pythons; do echo "timing $p"; done | xargs -P "${PROBE_JOBS:-9}" -L 1 bash -c 'run_task "$0" "$1"' || failed=1
+    fi
+    if [ $failed = 1 ]; then
         echo "make docs: recording failed (see above and docs/_generated/logs)" >&2
         exit 1
     fi

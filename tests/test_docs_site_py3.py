@@ -274,11 +274,13 @@ def test_every_topic_is_on_every_walkthrough_page(walkthrough_text, topic):
 # -- the measured pages ------------------------------------------------------------
 
 def probe_reports():
-    reports = []
-    for path in sorted(glob.glob(os.path.join(GENERATED, "probes", "*.json"))):
-        with open(path, encoding="utf-8") as f:
-            reports.append(json.load(f))
-    return reports
+    sys.path.insert(0, os.path.join(DOCS, "_ext"))
+    try:
+        import compatdocs
+    finally:
+        sys.path.pop(0)
+    folder = os.path.join(GENERATED, "probes")
+    return compatdocs.merge_reports(folder, sorted(f for f in os.listdir(folder) if f.endswith(".json")))
 
 
 def test_the_matrix_shows_every_probe_outcome_of_every_interpreter(html_dir):

@@ -75,6 +75,33 @@ def load_json(path):
         return json.load(f)
 
 
+def merge_reports(folder, files, note=lambda path: None):
+    """One report per interpreter, from its files (``3.13.0.json``, ``3.13.0-timing.json``).
+
+    The latency probes run separately, after the others, so each interpreter
+    may have two files; their probes are merged back into PROBES order.
+    """
+    by_python = {}
+    for name in files:
+        path = os.path.join(folder, name)
+        note(path)
+        try:
+            report = load_json(path)
+            report["probes"][0]["stdlib"]["key"]
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise ValueError("%s is not a probe report: %s" % (path, e))
+        merged = by_python.get(report["python"])
+        if merged is None:
+            by_python[report["python"]] = report
+        else:
+            merged["probes"] = merged["probes"] + report["probes"]
+            merged["measured_at"] = max(merged["measured_at"], report["measured_at"])
+    reports = sorted(by_python.values(), key=lambda r: version_key(r["python"]))
+    for r in reports:
+        r["probes"].sort(key=lambda p: p.get("order", 0))
+    return reports
+
+
 def parse(directive, lines):
     """Parse generated reST, section titles included, in place of the directive."""
     node = nodes.Element()
@@ -105,17 +132,10 @@ class CompatMatrix(SphinxDirective):
         files = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
         if not files:
             return self.warn("no probe results in %s (run `make docs`)" % folder)
-        reports = []
-        for name in files:
-            path = os.path.join(folder, name)
-            self.env.note_dependency(path)
-            try:
-                report = load_json(path)
-                report["probes"][0]["stdlib"]["key"]
-            except (ValueError, KeyError, IndexError, TypeError) as e:
-                return self.warn("%s is not a probe report: %s" % (path, e))
-            reports.append(report)
-        reports.sort(key=lambda r: version_key(r["python"]))
+        try:
+            reports = merge_reports(folder, files, self.env.note_dependency)
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            return self.warn(str(e))
         versions = [short_version(r["python"]) for r in reports]
         ids = [p["id"] for p in reports[0]["probes"]]
         for r in reports[1:]:

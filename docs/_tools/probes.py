@@ -48,22 +48,25 @@ PROBES = []
 
 
 class Probe(object):
-    def __init__(self, ident, title, doc, func, timeout):
+    def __init__(self, ident, title, doc, func, timeout, timing):
         self.ident = ident
         self.title = title
         self.doc = doc
         self.func = func
         self.timeout = timeout
+        self.timing = timing
 
 
-def probe(ident, title, doc, timeout=PROBE_TIMEOUT):
+def probe(ident, title, doc, timeout=PROBE_TIMEOUT, timing=False):
     """Register a probe: ``ident`` is stable, ``title`` is the matrix row.
 
     ``timeout`` bounds the child process: past it the probe's outcome is
-    "hang", which is a finding, not an error.
+    "hang", which is a finding, not an error.  ``timing`` marks a probe whose
+    outcome is a latency: ``--kind timing`` runs those alone, one at a time,
+    when the machine is quieter.
     """
     def register(func):
-        PROBES.append(Probe(ident, title, doc, func, timeout))
+        PROBES.append(Probe(ident, title, doc, func, timeout, timing))
         return func
     return register
 
@@ -279,18 +282,21 @@ def _measure_shutdown(mod, delay, poll_interval=0.5):
 
 @probe("shutdown_latency", "``shutdown()`` latency with the default ``poll_interval`` (0.5 s)",
        "serve_forever() runs in a thread; shutdown() is called 0.05 to 0.45 s after the "
-       "loop started, five times: the time until shutdown() returns.")
+       "loop started, five times: the time until shutdown() returns.", timing=True)
 def p_shutdown_latency(mod):
     samples = [_measure_shutdown(mod, d) for d in (0.05, 0.15, 0.25, 0.35, 0.45)]
     worst = max(samples)
-    key = "woken at once" if worst <= 0.05 else "waits for the next poll"
+    # Polling shows in the median: the five calls land 0.05 to 0.45 s into
+    # a 0.5 s poll, so a polled loop has a median near 250 ms.  The maximum
+    # also catches a busy machine, so it is shown, not judged.
+    key = "woken at once" if median(samples) <= 0.05 else "waits for the next poll"
     return outcome(key, "%s: median %s, max %s" % (key, fmt_ms(median(samples)), fmt_ms(worst)))
 
 
 @probe("shutdown_sigalrm", "``shutdown()`` latency under a signal every 10 ms",
        "serve_forever() runs in the main thread while SIGALRM arrives every 10 ms; "
        "another thread calls shutdown() 0.25 s later: the time until serve_forever() returns.",
-       timeout=6.0)
+       timeout=6.0, timing=True)
 def p_shutdown_sigalrm(mod):
     server = mod.TCPServer((HOST, 0), mod.BaseRequestHandler)
     called = []
@@ -313,7 +319,7 @@ def p_shutdown_sigalrm(mod):
 
 @probe("handle_request_sigalrm", "``handle_request()`` with ``timeout = 0.5`` under a signal every 10 ms",
        "No client connects; SIGALRM arrives every 10 ms: how long handle_request() takes.",
-       timeout=6.0)
+       timeout=6.0, timing=True)
 def p_handle_request_sigalrm(mod):
     class Server(mod.TCPServer):
         timeout = 0.5
@@ -824,10 +830,15 @@ def run_child(p, which):
     return json.loads(lines[-1]), took
 
 
-def run_all(only=None, jobs=2, progress=None):
+def selected(only=None, kind="all"):
+    return [p for p in PROBES if (not only or p.ident in only)
+            and (kind == "all" or p.timing == (kind == "timing"))]
+
+
+def run_all(only=None, jobs=2, progress=None, kind="all"):
     """Every probe against both modules, ``jobs`` child processes at a time."""
-    todo = [(p, which) for p in PROBES if not only or p.ident in only
-            for which in ("stdlib", "compatserver")]
+    chosen = selected(only, kind)
+    todo = [(p, which) for p in chosen for which in ("stdlib", "compatserver")]
     results = {}
     lock = threading.Lock()
     queue = list(todo)
@@ -851,11 +862,9 @@ def run_all(only=None, jobs=2, progress=None):
         while t.is_alive():
             t.join(1.0)
     probes = []
-    for p in PROBES:
-        if only and p.ident not in only:
-            continue
+    for p in chosen:
         probes.append({
-            "id": p.ident, "title": p.title, "doc": p.doc,
+            "id": p.ident, "order": PROBES.index(p), "title": p.title, "doc": p.doc,
             "stdlib": results[(p.ident, "stdlib")],
             "compatserver": results[(p.ident, "compatserver")],
         })
@@ -876,6 +885,8 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="probes run at once (default 2)")
     parser.add_argument("--one", nargs=2, metavar=("ID", "MODULE"),
                         help="run one probe in this process and print its outcome")
+    parser.add_argument("--kind", choices=("all", "fast", "timing"), default="all",
+                        help="timing: only the latency probes; fast: all the others")
     parser.add_argument("--list", action="store_true", help="list the probe ids")
     args = parser.parse_args(argv)
     if args.list:
@@ -900,7 +911,7 @@ def main(argv=None):
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
-    report = run_all(only, args.jobs, progress)
+    report = run_all(only, args.jobs, progress, args.kind)
     text = json.dumps(report, indent=1, sort_keys=True)
     if args.out:
         tmp = args.out + ".tmp"
