@@ -108,8 +108,8 @@ def loadavg():
         return list(os.getloadavg())
 
 
-def busiest_processes(count=5):
-    """The processes using the most CPU right now: what else was running."""
+def busiest_processes(count=8):
+    """The processes that used at least 1% CPU (ps's lifetime average): what else was running."""
     try:
         out = subprocess.run(["ps", "-eo", "pid,pcpu,etime,args", "--sort=-pcpu", "--no-headers"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -118,9 +118,12 @@ def busiest_processes(count=5):
         return []
     lines = []
     for line in out.splitlines():
-        fields = line.split(None, 1)
-        if len(fields) < 2 or fields[0] == str(os.getpid()) or "ps -eo" in line:
+        fields = line.split(None, 2)
+        if len(fields) < 3 or fields[0] == str(os.getpid()) or "ps -eo" in line:
             continue
+        if float(fields[1]) < 1.0:  # sorted: the rest are idle too
+            break
+        fields = [fields[0], " ".join(fields[1:])]
         lines.append(" ".join(fields[1].split())[:160])
         if len(lines) == count:
             break
@@ -415,6 +418,7 @@ def main(argv=None):
         prefix = "[%*d/%d] %-8s %-6s" % (len(str(len(jobs))), i, len(jobs), name, label)
         run = Run(exe, available[name], args.quick, timeout)
         load_before = loadavg()
+        busiest_before = busiest_processes()
         result = {}
 
         def execute(run=run, result=result):
@@ -466,6 +470,7 @@ def main(argv=None):
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "duration_s": round(run.duration, 1),
             "load_before": load_before, "load_after": loadavg(),
+            "busiest_before": busiest_before,
             "log": os.path.relpath(log_path, os.path.dirname(os.path.abspath(output))),
             "output": output_obj if status == "ok" else None,
         })
