@@ -8,8 +8,9 @@
 - ``echo`` answers each line with the name of the worker that handled it
   (thread name, and the process id under ``--server forking``);
 - ``upper`` answers each line upper-cased;
-- ``chat`` sends each line to every other client, and tells them when a
-  client joins or leaves (it needs shared state: ``sync`` or ``threading``).
+- ``chat`` greets each client with its name (``* you are HOST:PORT``),
+  sends each line to every other client, and tells them when a client joins
+  or leaves (it needs shared state: ``sync`` or ``threading``).
 
 It listens on the loopback interface and any free port by default, and prints
 the address it is bound to (``listening on HOST:PORT``) first, so that
@@ -71,7 +72,11 @@ class UpperHandler(DemoHandler):
 class ChatHandler(DemoHandler):
     def handle(self):
         name = u"%s:%d" % self.client_address[:2]
+        # The newcomer is registered (setup()) and announced before this
+        # greeting, so a client that has read it receives every later
+        # message and no longer its own announcement race.
         self.server.broadcast(u"* %s joined\n" % name, sender=self)
+        self.write(u"* you are %s\n" % name)
         try:
             for line in self.lines():
                 self.server.broadcast(u"%s: %s" % (name, line), sender=self)
