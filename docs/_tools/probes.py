@@ -894,6 +894,8 @@ def main(argv=None):
             print(p.ident)
         return 0
     if args.one:
+        if args.one[1] not in ("stdlib", "compatserver"):
+            parser.error("MODULE must be stdlib or compatserver, not %r" % args.one[1])
         result = run_one(*args.one)
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
