@@ -24,12 +24,13 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.graphviz",
+    # The walkthrough: directives (mro, callflow, sequence, flowdiff ...) and
+    # the per-interpreter pages, generated from the recorded traces.
+    "analysis.sphinxext",
+    # This site's own: the compatibility matrix, the benchmark plots, offline
+    # links to the standard library (docs/_ext/compatdocs.py).
     "compatdocs",
 ]
-# The walkthrough directives (mro, callflow, sequence, flowdiff) and the
-# generated per-interpreter pages come from the project's own extension.
-if os.path.exists(os.path.join(ROOT, "analysis", "sphinxext.py")):
-    extensions.append("analysis.sphinxext")
 
 root_doc = "index"
 exclude_patterns = ["_build", "_generated/**/*.rst.txt", "Thumbs.db", ".DS_Store"]
