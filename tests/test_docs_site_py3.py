@@ -453,7 +453,7 @@ def test_bar_chart_is_deterministic_and_draws_what_it_is_given():
     assert re.findall(r"<title>([^<]*)</title></rect>", one) == [
         "2.7, stdlib: 250 ms", "2.7, compat: 0.5 ms", "3.13, stdlib: 251 ms"]
     assert "target &lt;= 5 ms" in one
-    assert one.count('stroke-dasharray="6 4"') == 1
+    assert one.count('stroke-dasharray="6 4"') == 2  # the line and its legend entry
 
 
 @pytest.mark.parametrize("groups, series, values, message", [

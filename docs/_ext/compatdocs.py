@@ -338,6 +338,27 @@ class BenchResults(SphinxDirective):
                     lines.append("     - %s" % (svgplot._fmt(v) if v is not None else "not measured"))
             lines.append("")
         ratios = [(py, ra) for r, py in zip(runs, pythons) for ra in r.get("ratios", [])]
+        for metric in sorted(set(ra["metric"] for _, ra in ratios)):
+            values = {}
+            pairs = []
+            for py, ra in ratios:
+                if ra["metric"] == metric and _finite(ra["value"]):
+                    pair = "%s / %s" % (ra["num"], ra["den"])
+                    values[(py, pair)] = float(ra["value"])
+                    if pair not in pairs:
+                        pairs.append(pair)
+            if not values:
+                continue
+            svg = svgplot.bar_chart("%s: ratios from the same interleaved run" % metric, pythons, pairs,
+                                    values, "x", reference=(1.0, "1.0: equal"))
+            name = "%s-%s-ratios.svg" % (bench, re.sub(r"[^a-z0-9_]+", "_", metric.lower()))
+            write_if_changed(os.path.join(outdir, name), svg)
+            rel = os.path.relpath(os.path.join(outdir, name), os.path.join(self.env.srcdir, docdir))
+            heading = "%s ratios" % metric
+            lines += [heading, "~" * len(heading), "",
+                      ".. image:: %s" % rel.replace(os.sep, "/"),
+                      "   :alt: %s ratios per interpreter" % metric,
+                      "   :class: bench-plot", ""]
         if ratios:
             lines += ["Ratios (same interleaved run)", "~" * 29, "",
                       ".. list-table::", "   :header-rows: 1", "   :class: bench-table", "",

@@ -57,6 +57,19 @@ def bar_chart(title, groups, series, values, unit, reference=None, width=760, he
     top = max(measured + ([reference[0]] if reference else []))
     ymax = _nice_max(top * 1.15)  # room for the value labels
     left, right, head, foot = 64, 16, 40, 56
+    # Legend entries (series, then the reference line), wrapped into rows.
+    entries = [(str(name), "bar", PALETTE[si % len(PALETTE)]) for si, name in enumerate(series)]
+    if reference:
+        entries.append((reference[1], "line", "#D55E00"))
+    legend, lx, row = [], left, 0
+    for label, kind, colour in entries:
+        w = 16 + int(6.5 * len(label)) + 20
+        if lx + w > width - right and lx > left:
+            lx, row = left, row + 1
+        legend.append((lx, row, label, kind, colour))
+        lx += w
+    height += 16 * row
+    foot += 16 * row
     plot_w = width - left - right
     plot_h = height - head - foot
     slot = plot_w / float(len(groups))
@@ -103,14 +116,16 @@ def bar_chart(title, groups, series, values, unit, reference=None, width=760, he
         ry = head + plot_h - plot_h * reference[0] / ymax
         add('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#D55E00" stroke-dasharray="6 4"/>'
             % (left, ry, width - right, ry))
-        add('<text x="%d" y="%.1f" text-anchor="end" fill="#D55E00">%s</text>'
-            % (width - right, ry - 4, escape(reference[1])))
-    # Legend under the axis labels.
-    lx = left
-    ly = height - 14
-    for si, name in enumerate(series):
-        add('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, ly - 10, PALETTE[si % len(PALETTE)]))
-        add('<text x="%d" y="%d">%s</text>' % (lx + 16, ly, escape(str(name))))
-        lx += 24 + 7 * len(str(name)) + 12
+    # Legend under the axis labels; the reference line is explained there,
+    # where no bar can hide its label.
+    for lx, row, label, kind, colour in legend:
+        ly = height - 14 - 16 * (max(r for _, r, _, _, _ in legend) - row)
+        if kind == "bar":
+            add('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, ly - 10, colour))
+        else:
+            add('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-dasharray="6 4"/>'
+                % (lx, ly - 4, lx + 12, ly - 4, colour))
+        add('<text x="%d" y="%d" fill="%s">%s</text>'
+            % (lx + 16, ly, "#000000" if kind == "bar" else colour, escape(label)))
     add("</svg>")
     return "\n".join(out) + "\n"
