@@ -8,7 +8,8 @@ with one behaviour on every interpreter.  The stdlib module itself is
 ``__all__`` lists every public name of the stdlib module (``BaseServer``
 included, which Python 2.7's ``__all__`` lacks), the Unix and forking
 combinations wherever ``socket.AF_UNIX`` and ``os.fork`` exist, and the
-additions :class:`TextStreamRequestHandler`, :exc:`LineTooLong` and
+additions :class:`TextStreamRequestHandler`,
+:class:`TextDatagramRequestHandler`, :exc:`LineTooLong` and
 :func:`is_disconnect`, and the thread-pool servers (:class:`ThreadPoolMixIn`,
 :class:`ThreadPoolTCPServer`, :class:`ThreadPoolUDPServer` and, with
 ``AF_UNIX``, :class:`ThreadPoolUnixStreamServer` and
@@ -17,7 +18,8 @@ additions :class:`TextStreamRequestHandler`, :exc:`LineTooLong` and
 from ._compat import stdlib
 from ._handlers import (
     BaseRequestHandler, DatagramRequestHandler, LineTooLong,
-    StreamRequestHandler, TextStreamRequestHandler, is_disconnect)
+    StreamRequestHandler, TextDatagramRequestHandler, TextStreamRequestHandler,
+    is_disconnect)
 from ._servers import *  # noqa: F401,F403 - the names of _servers.__all__
 from ._pool import *  # noqa: F401,F403 - the names of _pool.__all__
 from . import _pool, _servers
@@ -26,7 +28,8 @@ __version__ = "0.1.0"
 
 __all__ = _servers.__all__ + _pool.__all__ + [
     "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
-    "TextStreamRequestHandler", "LineTooLong", "is_disconnect",
+    "TextStreamRequestHandler", "TextDatagramRequestHandler", "LineTooLong",
+    "is_disconnect",
 ]
 
 # Public objects say they come from here: this is where users (and pickle,

@@ -11,7 +11,6 @@ import math
 import os
 import select
 import socket
-import sys
 import time
 
 import six

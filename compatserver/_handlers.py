@@ -6,7 +6,8 @@ from ._compat import is_disconnect, socket_writer, stdlib, text_type
 
 __all__ = [
     "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
-    "TextStreamRequestHandler", "LineTooLong", "is_disconnect",
+    "TextStreamRequestHandler", "TextDatagramRequestHandler", "LineTooLong",
+    "is_disconnect",
 ]
 
 
@@ -95,6 +96,12 @@ class LineTooLong(ValueError):
     """
 
 
+def _check_text(text):
+    if not isinstance(text, text_type):
+        raise TypeError("write() argument must be %s, not %s"
+                        % (text_type.__name__, type(text).__name__))
+
+
 class TextStreamRequestHandler(StreamRequestHandler):
     """Stream handler that reads and writes text (``str``; ``unicode`` on 2.7).
 
@@ -153,8 +160,35 @@ class TextStreamRequestHandler(StreamRequestHandler):
 
     def write(self, text):
         """Encode *text* and send all of it; return the number of characters."""
-        if not isinstance(text, text_type):
-            raise TypeError("write() argument must be %s, not %s"
-                            % (text_type.__name__, type(text).__name__))
+        _check_text(text)
+        self.wfile.write(text.encode(self.encoding, self.errors))
+        return len(text)
+
+
+class TextDatagramRequestHandler(DatagramRequestHandler):
+    """Datagram handler whose request and reply are text.
+
+    :attr:`text` is the datagram decoded with ``encoding`` (``'utf-8'``)
+    and ``errors`` (``'strict'``); :meth:`write` encodes text into the reply
+    that :meth:`finish` sends as one datagram.  A datagram is at most the
+    server's ``max_packet_size`` bytes (8192 by default), so memory is
+    bounded without a line limit.  Undecodable bytes (with
+    ``errors='strict'``) raise :exc:`UnicodeDecodeError` from :meth:`setup`:
+    that datagram gets no reply and the server reports it once through
+    ``handle_error()``.
+
+    .. versionadded:: 0.1
+    """
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def setup(self):
+        super(TextDatagramRequestHandler, self).setup()
+        self.text = self.packet.decode(self.encoding, self.errors)
+
+    def write(self, text):
+        """Encode *text* into the reply; return the number of characters."""
+        _check_text(text)
         self.wfile.write(text.encode(self.encoding, self.errors))
         return len(text)

@@ -12,7 +12,8 @@ from conftest_compat import SERVERS, make_server
 HAS_FORK = hasattr(os, "fork")
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
-ADDITIONS = ["TextStreamRequestHandler", "LineTooLong", "is_disconnect"]
+ADDITIONS = ["TextStreamRequestHandler", "TextDatagramRequestHandler",
+             "LineTooLong", "is_disconnect"]
 
 STDLIB_NAMES = [
     "BaseServer", "TCPServer", "UDPServer", "ThreadingMixIn",
@@ -68,7 +69,8 @@ def test_class_subclasses_its_stdlib_namesake_where_it_exists(name):
         assert issubclass(ours, std)
 
 
-@pytest.mark.parametrize("name", STDLIB_NAMES + ["TextStreamRequestHandler"])
+@pytest.mark.parametrize("name", STDLIB_NAMES + ["TextStreamRequestHandler",
+                                                  "TextDatagramRequestHandler"])
 def test_classes_are_new_style(name):
     cls = getattr(compatserver, name)
     assert isinstance(cls, type)
@@ -146,3 +148,38 @@ def socket_is_closed(sock):
         return sock.fileno() == -1  # Python 3
     except socket.error:
         return True  # Python 2: a closed socket's fileno() raises EBADF
+
+
+# Where each member differs from some stdlib version, its docstring says so
+# with the upstream issue (Sphinx autodoc builds the API pages from them).
+DOCUMENTED_CHANGES = [
+    ("BaseServer.serve_forever", ["versionchanged", "gh-88932", "bpo-7978"]),
+    ("BaseServer.shutdown", ["versionchanged", "gh-88932", "bpo-39797", "bpo-41093"]),
+    ("BaseServer.handle_request", ["versionchanged", "bpo-7978"]),
+    ("BaseServer._handle_request_noblock", ["bpo-23430"]),
+    ("BaseServer.__exit__", ["versionadded", "bpo-26404"]),
+    ("BaseServer.service_actions", ["versionadded"]),
+    ("BaseServer.handle_error", ["versionchanged", "sys.stderr"]),
+    ("TCPServer.server_bind", ["versionchanged", "bpo-16594"]),
+    ("ThreadingMixIn", ["versionchanged", "bpo-37193", "bpo-33540"]),
+    ("ForkingMixIn", ["versionchanged", "bpo-31151"]),
+    ("ForkingUnixStreamServer", ["versionadded", "gh-103673"]),
+    ("ForkingUnixDatagramServer", ["versionadded", "gh-103673"]),
+    ("StreamRequestHandler", ["versionchanged", "wfile.write()"]),
+    ("TextStreamRequestHandler", ["versionadded", "max_line_length"]),
+    ("TextDatagramRequestHandler", ["versionadded", "max_packet_size"]),
+    ("LineTooLong", ["versionadded"]),
+]
+
+
+@pytest.mark.parametrize("path, words", DOCUMENTED_CHANGES,
+                         ids=[path for path, _ in DOCUMENTED_CHANGES])
+def test_docstrings_name_the_change_and_the_upstream_issue(path, words):
+    obj = compatserver
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            pytest.skip("%s does not exist on this platform" % path)
+    doc = obj.__doc__ or ""
+    missing = [word for word in words if word not in doc]
+    assert missing == []

@@ -8,7 +8,7 @@ import six
 
 import compatserver
 
-from conftest_compat import WAIT, client, make_server, recv_line
+from conftest_compat import WAIT, client, make_server
 
 SNOWMAN = u"h\u00e9llo \u2603\n"
 
@@ -241,3 +241,43 @@ def test_text_handler_attributes():
     assert (cls.encoding, cls.errors, cls.max_line_length) == ("utf-8", "strict", 65536)
     assert issubclass(cls, compatserver.StreamRequestHandler)
     assert issubclass(compatserver.LineTooLong, ValueError)
+
+
+class UpperDatagram(compatserver.TextDatagramRequestHandler):
+    def handle(self):
+        self.server.seen.append(self.text)
+        self.server.counts.append(self.write(self.text.upper()))
+
+
+@pytest.mark.parametrize("payload, errors, seen, reply", [
+    (SNOWMAN.encode("utf-8"), "strict", SNOWMAN, SNOWMAN.upper().encode("utf-8")),
+    (b"a\xffb", "replace", u"a\ufffdb", u"A\ufffdB".encode("utf-8")),
+])
+def test_text_datagram_handler_reads_and_writes_text(payload, errors, seen, reply):
+    handler = type("Upper", (UpperDatagram,), {"errors": errors})
+    with make_server(compatserver.UDPServer, handler, timeout=WAIT) as server:
+        server.seen, server.counts = [], []
+        sock = client(server)
+        sock.send(payload)
+        server.handle_request()
+        assert sock.recv(65536) == reply
+        sock.close()
+    assert server.seen == [seen]
+    assert type(server.seen[0]) is six.text_type
+    assert server.counts == [len(seen)]
+
+
+def test_an_undecodable_datagram_gets_no_reply_and_is_reported_once(capfd):
+    with make_server(compatserver.UDPServer, UpperDatagram, timeout=WAIT) as server:
+        server.seen, server.counts = [], []
+        sock = client(server)
+        sock.send(b"\xff bad")
+        server.handle_request()
+        sock.send(b"good")
+        server.handle_request()
+        assert sock.recv(65536) == b"GOOD"  # the bad one got no reply
+        sock.close()
+    assert server.seen == [u"good"]
+    err = capfd.readouterr()[1]
+    assert err.count("Exception occurred during processing of request") == 1
+    assert "can't decode byte 0xff in position 0" in err
