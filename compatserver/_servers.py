@@ -31,6 +31,9 @@ if HAS_FORK and HAS_UNIX:
 
 _POLLNVAL = getattr(select, "POLLNVAL", 0)
 
+# Guards the creation of the per-server locks (see BaseServer._get_loop_lock).
+_LAZY_INIT_LOCK = threading.Lock()
+
 # The stdlib mix-ins' own server_close() (3.7+) joins every handler thread
 # without a timeout and raises RuntimeError when called from a handler thread
 # (it joins the current thread); ForkingMixIn's waits for every child without
@@ -108,19 +111,28 @@ class BaseServer(stdlib.BaseServer, object):
        work in subclasses.
     """
 
-    def __init__(self, *args, **kwargs):
-        # Loop state, guarded by _loop_lock: the thread running
-        # serve_forever() (None when no loop runs), its self-pipe, the stop
-        # flag and the event that tells shutdown() the loop has ended.
-        self._loop_lock = threading.Lock()
-        self._loop_thread = None
-        self._loop_wakeup = None
-        self._loop_stop = False
-        self._loop_done = None
-        # Idents of the threads that may be on their way into serve_forever()
-        # when shutdown() found no loop running (see shutdown()).
-        self._loop_pending_stop = frozenset()
-        super(BaseServer, self).__init__(*args, **kwargs)
+    # Loop state, guarded by the server's loop lock: the thread running
+    # serve_forever() (None when no loop runs), its self-pipe, the stop flag,
+    # the event that tells shutdown() the loop has ended, and the idents of
+    # the threads that may be on their way into serve_forever() when
+    # shutdown() found no loop running (see shutdown()).  Class defaults, set
+    # on the instance when first changed: no __init__ of ours has to run, so
+    # subclasses that call a stdlib __init__ directly work too.
+    _loop_lock = None
+    _loop_thread = None
+    _loop_wakeup = None
+    _loop_stop = False
+    _loop_done = None
+    _loop_pending_stop = frozenset()
+
+    def _get_loop_lock(self):
+        lock = self._loop_lock
+        if lock is None:
+            with _LAZY_INIT_LOCK:
+                lock = vars(self).get("_loop_lock")
+                if lock is None:
+                    lock = self._loop_lock = threading.Lock()
+        return lock
 
     def serve_forever(self, poll_interval=0.5):
         """Handle one request at a time until :meth:`shutdown` is called.
@@ -143,7 +155,7 @@ class BaseServer(stdlib.BaseServer, object):
            remaining time on Python 2.7 (bpo-7978); calls
            :meth:`service_actions` on Python 2.7 too.
         """
-        with self._loop_lock:
+        with self._get_loop_lock():
             if self._loop_thread is not None:
                 raise RuntimeError(
                     "serve_forever() is already running in %s"
@@ -180,7 +192,7 @@ class BaseServer(stdlib.BaseServer, object):
                     self._handle_request_noblock()
                 self.service_actions()
         finally:
-            with self._loop_lock:
+            with self._get_loop_lock():
                 self._loop_thread = None
                 self._loop_wakeup = None
                 self._loop_stop = False
@@ -209,7 +221,7 @@ class BaseServer(stdlib.BaseServer, object):
            synchronous server (bpo-39797); no longer blocks until a loop
            starts when none runs (gh-85265 / bpo-41093).
         """
-        with self._loop_lock:
+        with self._get_loop_lock():
             thread = self._loop_thread
             if thread is None:
                 me = threading.current_thread()
@@ -311,7 +323,7 @@ class BaseServer(stdlib.BaseServer, object):
 
     def _stop_loop_nowait(self):
         """Ask a running loop to stop; do not wait for it."""
-        with self._loop_lock:
+        with self._get_loop_lock():
             if self._loop_thread is not None:
                 self._loop_stop = True
                 self._loop_wakeup.wake()
@@ -415,12 +427,22 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
     #: .. versionadded:: 0.1
     block_on_close_timeout = None
 
-    def __init__(self, *args, **kwargs):
-        # The handler threads still running.  A thread removes itself when
-        # its request is done, so the set never holds finished threads.
-        self._threads = set()
-        self._threads_lock = threading.Lock()
-        super(ThreadingMixIn, self).__init__(*args, **kwargs)
+    # The handler threads still running, and the lock that guards them,
+    # created with the first thread (class defaults: see BaseServer).  A
+    # thread removes itself when its request is done, so the set never holds
+    # finished threads.
+    _threads = frozenset()
+    _threads_lock = None
+
+    def _get_threads_lock(self):
+        lock = self._threads_lock
+        if lock is None:
+            with _LAZY_INIT_LOCK:
+                lock = vars(self).get("_threads_lock")
+                if lock is None:
+                    self._threads = set()
+                    lock = self._threads_lock = threading.Lock()
+        return lock
 
     def process_request_thread(self, request, client_address):
         """Same as in BaseServer but as a thread.
@@ -441,7 +463,7 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         try:
             self.process_request_thread(request, client_address)
         finally:
-            with self._threads_lock:
+            with self._get_threads_lock():
                 self._threads.discard(threading.current_thread())
 
     def process_request(self, request, client_address):
@@ -449,12 +471,13 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         thread = threading.Thread(target=self._run_request_thread,
                                   args=(request, client_address))
         thread.daemon = self.daemon_threads
-        with self._threads_lock:
+        lock = self._get_threads_lock()
+        with lock:
             self._threads.add(thread)
         try:
             thread.start()
         except BaseException:
-            with self._threads_lock:
+            with lock:
                 self._threads.discard(thread)
             raise
 
@@ -481,7 +504,7 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         self._join_handler_threads(deadline)
 
     def _join_handler_threads(self, deadline):
-        if not self.block_on_close:
+        if not self.block_on_close or self._threads_lock is None:
             return
         current = threading.current_thread()
         with self._threads_lock:

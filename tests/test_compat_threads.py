@@ -164,3 +164,20 @@ def test_threads_are_reaped_without_a_loop():
             server.handle_request()
         wait_until(lambda: len(server._threads) == 0)
     assert handler_threads() == []
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_a_subclass_calling_the_stdlib_init_directly_works(cls):
+    # Python 2 code often calls SocketServer.TCPServer.__init__(self, ...)
+    # by name, skipping every other __init__ in the MRO.
+    std_init = (compatserver.stdlib.TCPServer.__init__ if is_stream(cls)
+                else compatserver.stdlib.UDPServer.__init__)
+
+    class Server(cls):
+        def __init__(self, address, handler):
+            std_init(self, address, handler)
+
+    with serving(Server) as server:
+        for _ in range(5):
+            assert request(server) == b"hello\n"
+        wait_until(lambda: len(server._threads) == 0)
