@@ -220,6 +220,8 @@ def main():
     }
     for name, version in sorted(versions.items()):
         report.setup[name + "_version"] = version
+    # The machine is shared: say how busy it was, next to the figures.
+    report.setup["load_average_at_start"] = round(os.getloadavg()[0], 2)
     # Warm-up: imports, first connections, code object caches.
     for impl in impls:
         one_round(impl, 20)
@@ -251,6 +253,7 @@ def main():
     for impl in impls[1:]:
         if impl.name in calls:
             report.result("calls_per_request", impl.name, calls[impl.name] / float(requests), "count")
+    report.setup["load_average_at_end"] = round(os.getloadavg()[0], 2)
     metric = "echo_%d_wall" % requests
     for impl in impls[1:]:
         target = _target() if impl.name == "analysis" else None
