@@ -650,7 +650,7 @@ class Tracer(object):
         except Exception:  # the child must still exit
             pass
 
-    def _merge_children(self, timeout=5.0):
+    def _merge_children(self, timeout=10.0):
         directory = self._child_dir
         if directory is None:
             return
