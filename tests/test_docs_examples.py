@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -83,7 +84,8 @@ class Client(object):
         self.sock.sendall(data)
 
     def line(self):
-        return self.reader.readline().decode("utf-8")
+        self.last = self.reader.readline().decode("utf-8")
+        return self.last
 
     def close(self):
         self.reader.close()
@@ -156,7 +158,7 @@ def test_chat_broadcasts_and_cleans_up(script):
     server = script("chat.py")
     alice = Client(server.address)
     assert _chat_line(alice).startswith(u"* welcome 127.0.0.1:")
-    alice_name = re.search(r"welcome (\S+);", _last(alice)).group(1)
+    alice_name = re.search(r"welcome (\S+);", alice.last).group(1)
     bob = Client(server.address)
     welcome = _chat_line(bob)
     assert welcome.endswith(u"here: %s\n" % alice_name)
@@ -167,7 +169,6 @@ def test_chat_broadcasts_and_cleans_up(script):
     alice.send(b"hi bob\n")
     assert _chat_line(bob) == u"%s: hi bob\n" % alice_name
     # Bob resets his connection: Alice hears he left, and the chat goes on.
-    import struct
     bob.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     bob.close()
     assert _chat_line(alice) == u"* %s left\n" % bob_name
@@ -194,19 +195,3 @@ def test_chat_broadcasts_and_cleans_up(script):
     rest = dave.reader.read().decode("utf-8").splitlines()
     assert all(re.match(r"\* \S+ left$", line) for line in rest), rest
     dave.close()
-
-
-def _last(client):
-    return client.last
-
-
-def _record(cls):
-    original = cls.line
-
-    def line(self):
-        self.last = original(self)
-        return self.last
-    cls.line = line
-
-
-_record(Client)
