@@ -263,13 +263,24 @@ class _Document(_Record):
         return cls.from_dict(data)
 
     def dump(self, path):
-        """Write the document to *path* as UTF-8 JSON."""
+        """Write the document to *path* as UTF-8 JSON.
+
+        A file that already holds exactly this text is left alone, so its
+        timestamp says when the content last changed (Sphinx and make look at
+        it to decide what to rebuild).
+        """
         text = self.to_json()
         if not isinstance(text, type(u"")):  # Python 2: json.dumps returns str
             text = text.decode("utf-8")
+        text += u"\n"
+        try:
+            with io.open(path, "r", encoding="utf-8") as stream:
+                if stream.read() == text:
+                    return
+        except (IOError, OSError, UnicodeDecodeError):
+            pass  # missing or unreadable: write it
         with io.open(path, "w", encoding="utf-8") as stream:
             stream.write(text)
-            stream.write(u"\n")
 
     @classmethod
     def load(cls, path):

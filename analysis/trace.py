@@ -87,7 +87,9 @@ class _CodeInfo(object):
         self.index = index  # in Tracer._infos: what a raw call record holds
         self.module = module
         self.function = code.co_name
-        self.file = code.co_filename
+        # Absolute: Python 2 keeps the path a module was imported by, which is
+        # relative for a module found through a relative sys.path entry.
+        self.file = os.path.abspath(code.co_filename)
         self.line = code.co_firstlineno
         self.first_arg = first_arg
         self.qualname = _compat.code_qualname(code)  # for a call with no owner class
@@ -234,8 +236,9 @@ class Tracer(object):
                 call_code = callers[caller_id]
                 table = tables.get(caller_id)
                 if table is None:
-                    table = tables[caller_id] = _compat.line_table(call_code)
-                call_file, call_line = call_code.co_filename, _compat.line_at(table, call_offset)
+                    table = tables[caller_id] = (_compat.line_table(call_code),
+                                                 os.path.abspath(call_code.co_filename))
+                call_file, call_line = table[1], _compat.line_at(table[0], call_offset)
             calls.append(
                 Call(
                     id=call_id,
@@ -628,7 +631,10 @@ class Tracer(object):
         self._in_child = True
         self._ids = itertools.count(_CHILD_BASE)
         self._child_thread_first = len(self._thread_records)
-        self._register_thread("child-%d" % os.getpid(), "child", started_by)
+        # Named by fork order, not pid, so that recording the same scenario
+        # again gives the same trace (and the docs re-read nothing); the pid
+        # is kept in the thread record.
+        self._register_thread("child-%d" % (len(self._children) + 1), "child", started_by)
         self._local.stack = parent_stack
         self._local.hop_from = None  # the parent records the fork's hop
 

@@ -243,3 +243,19 @@ def test_diff_of_pinned_flows_names_what_each_version_adds():
         "reap": ("added", [None, None, "_Threads"]),
         "__init__#4": ("added", [None, "_SocketWriter", "_SocketWriter"]),
     }
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
+def test_a_forked_child_is_named_by_fork_order_and_files_are_absolute():
+    # Named by pid, the child made every recording of a forking scenario
+    # differ and the docs re-read their pages; Python 2 recorded the path a
+    # module was imported by, relative for a relative sys.path entry.
+    for _ in range(2):
+        trace = scenarios.run("forking-tcp")
+        children = [t for t in trace.threads if t.role == "child"]
+        assert [t.name for t in children] == ["child-1"]
+        assert children[0].pid and children[0].pid != os.getpid()
+        result = flow.build(trace)
+        assert [s.thread for s in result.steps if s.role == "child"][:1] == ["child-1"]
+        assert all(os.path.isabs(c.file) for c in trace.calls if c.file)
+        assert all(os.path.isabs(c.call_file) for c in trace.calls if c.call_file)

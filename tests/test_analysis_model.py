@@ -145,6 +145,21 @@ def test_dump_is_sorted_and_stable(tmpdir):
     assert text == make_trace().to_json() + "\n"
 
 
+def test_dump_leaves_an_unchanged_file_alone(tmpdir):
+    # make and Sphinx rebuild from timestamps: writing the same text again
+    # must not make the file look new.
+    path = tmpdir.join("t.json")
+    make_trace().dump(str(path))
+    path.setmtime(1000000000)
+    make_trace().dump(str(path))
+    assert path.mtime() == 1000000000
+    changed = make_trace()
+    changed.scenario = "other"
+    changed.dump(str(path))
+    assert path.mtime() != 1000000000
+    assert type(changed).load(str(path)) == changed
+
+
 def test_contract_field_names():
     # The renderers are written against these names; they may grow, never change.
     call = make_trace().to_dict()["calls"][0]
