@@ -101,7 +101,8 @@ inputs_listing() {
 }
 listing=$(inputs_listing)
 stampfile="$gen/.inputs"
-if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$listing" ]; then
+if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$listing" ] \
+    && [ -n "$(ls "$gen/probes" 2>/dev/null)" ]; then
     log "traces and probes are up to date (inputs unchanged)"
 else
     if [ -f "$stampfile" ]; then
@@ -129,7 +130,7 @@ else
         case $kind in
             trace)
                 name="trace $arg"
-                PYTHONPATH="$ROOT" "$NEWEST" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
+                PYTHONPATH="$ROOT" timeout "$TASK_TIMEOUT" "$NEWEST" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
                     >"$GEN/logs/trace-$arg.log" 2>&1 </dev/null
                 rc=$?; out="$GEN/logs/trace-$arg.log";;
             probes|timing)
@@ -138,10 +139,10 @@ else
                 ver=$("$arg" -c 'import platform; print(platform.python_version())')
                 name="$kind $env"; out="$GEN/logs/$kind-$env.log"
                 if [ "$kind" = probes ]; then
-                    PYTHONPATH="$ROOT" "$arg" "$ROOT/docs/_tools/probes.py" --kind fast --jobs 3 \
+                    PYTHONPATH="$ROOT" timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind fast --jobs 3 \
                         --out "$GEN/probes/$ver.json" >"$out" 2>&1 </dev/null
                 else
-                    PYTHONPATH="$ROOT" "$arg" "$ROOT/docs/_tools/probes.py" --kind timing --jobs 1 \
+                    PYTHONPATH="$ROOT" timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind timing --jobs 1 \
                         --out "$GEN/probes/$ver-timing.json" >"$out" 2>&1 </dev/null
                 fi
                 rc=$?;;
@@ -151,6 +152,8 @@ else
         return $rc
     }
     export -f run_task
+    # No task may hang the build: each is killed after TASK_TIMEOUT seconds.
+    export TASK_TIMEOUT=${TASK_TIMEOUT:-600}
     export ROOT="$root" GEN="$gen" PYTHONS="$(echo $pythons)" NEWEST="$newest" PYENV_VERSION="${PYENV_VERSION:-}"
     # Two pools at once: the traces are CPU-bound (each `versions` run
     # already starts every interpreter in parallel), the probes mostly sleep

@@ -33,7 +33,7 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "_generated/**/*.rst.txt", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 templates_path = []
 # Recorded inputs, written by .ci/docs.sh before Sphinx runs.
 compatserver_trace_dir = os.path.join(HERE, "_generated", "traces")
