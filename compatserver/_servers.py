@@ -429,9 +429,15 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
 
     # The handler threads still running, and the lock that guards them,
     # created with the first thread (class defaults: see BaseServer).  A
-    # thread removes itself when its request is done, so the set never holds
-    # finished threads.
+    # thread removes itself from _threads when its request is done and goes
+    # to _finished, where the next request (or server_close()) reaps it with
+    # is_alive(): on 3.7 and 3.8 a non-daemon thread that nobody joins or
+    # polls leaves its lock in threading._shutdown_locks for ever
+    # (bpo-37788; 3.9 prunes that set, 3.13 dropped it), about 180 bytes a
+    # request.  So a server keeps the running threads and the one or two
+    # that have just finished, never the Thread objects of past requests.
     _threads = frozenset()
+    _finished = ()
     _threads_lock = None
 
     def _get_threads_lock(self):
@@ -441,8 +447,13 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
                 lock = vars(self).get("_threads_lock")
                 if lock is None:
                     self._threads = set()
+                    self._finished = []
                     lock = self._threads_lock = threading.Lock()
         return lock
+
+    def _reap_finished(self):
+        """Forget the finished threads that have ended; call with the lock held."""
+        self._finished = [t for t in self._finished if t.is_alive()]
 
     def process_request_thread(self, request, client_address):
         """Same as in BaseServer but as a thread.
@@ -463,8 +474,10 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         try:
             self.process_request_thread(request, client_address)
         finally:
+            current = threading.current_thread()
             with self._get_threads_lock():
-                self._threads.discard(threading.current_thread())
+                self._threads.discard(current)
+                self._finished.append(current)
 
     def process_request(self, request, client_address):
         """Start a new thread to process the request."""
@@ -474,6 +487,8 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         lock = self._get_threads_lock()
         with lock:
             self._threads.add(thread)
+            if self._finished:
+                self._reap_finished()
         try:
             thread.start()
         except BaseException:
@@ -502,6 +517,9 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         # A request the loop was handling when it was asked to stop may have
         # started one more thread.
         self._join_handler_threads(deadline)
+        if self._threads_lock is not None:
+            with self._threads_lock:
+                self._reap_finished()
 
     def _join_handler_threads(self, deadline):
         if not self.block_on_close or self._threads_lock is None:

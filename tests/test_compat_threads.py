@@ -181,3 +181,20 @@ def test_a_subclass_calling_the_stdlib_init_directly_works(cls):
         for _ in range(5):
             assert request(server) == b"hello\n"
         wait_until(lambda: len(server._threads) == 0)
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_no_thread_state_is_kept_per_request(cls):
+    # bpo-37788: on 3.7 and 3.8 a non-daemon thread nobody joins or polls
+    # leaves its lock in threading._shutdown_locks; 3.7's stdlib also keeps
+    # the Thread objects (bpo-37193).
+    locks_before = len(getattr(threading, "_shutdown_locks", ()))
+    with serving(cls) as server:
+        for _ in range(200):
+            assert request(server) == b"hello\n"
+        wait_until(lambda: len(server._threads) == 0)
+        # Only the threads that finished since the last request are kept
+        # (one or two; a few on a busy machine), never one per request.
+        assert len(server._finished) <= 10
+        locks_kept = len(getattr(threading, "_shutdown_locks", ())) - locks_before
+        assert locks_kept <= 12
