@@ -105,7 +105,9 @@ if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$listing"
     && [ -n "$(ls "$gen/probes" 2>/dev/null)" ]; then
     log "traces and probes are up to date (inputs unchanged)"
 else
-    if [ -f "$stampfile" ]; then
+    if [ $force = 1 ]; then
+        log "recording again (--force)"
+    elif [ -f "$stampfile" ]; then
         changed=$(diff <(cat "$stampfile") <(echo "$listing") | grep '^>' | awk '{print $3}' | paste -sd' ' -)
         log "recording again: changed since the last recording: ${changed:-interpreters}"
     fi
@@ -147,7 +149,10 @@ else
                 fi
                 rc=$?;;
         esac
-        printf '  %-30s %s in %ss\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAILED)" "$(( $(date +%s) - t0 ))" >&2
+        local verdict=ok
+        [ $rc = 0 ] || verdict=FAILED
+        [ $rc = 124 ] && verdict="KILLED (over TASK_TIMEOUT=${TASK_TIMEOUT}s)"
+        printf '  %-30s %s in %ss\n' "$name" "$verdict" "$(( $(date +%s) - t0 ))" >&2
         [ $rc = 0 ] || { tail -n 20 "$out" >&2; }
         return $rc
     }
