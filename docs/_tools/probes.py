@@ -769,6 +769,48 @@ def p_reuse_port(mod):
         first.server_close()
 
 
+@probe("forking_unix", "``ForkingUnixStreamServer`` serving a request",
+       "Where the class exists, one request over a Unix socket in a temporary directory, "
+       "handled in a child process; the reply carries the child's pid.")
+def p_forking_unix(mod):
+    cls = getattr(mod, "ForkingUnixStreamServer", None)
+    if cls is None:
+        return outcome("absent")
+
+    class Handler(mod.BaseRequestHandler):
+        def handle(self):
+            self.request.sendall(str(os.getpid()).encode("ascii"))
+
+    class Server(cls):
+        timeout = 5.0
+
+    folder = tempfile.mkdtemp(prefix="probe-")
+    path = os.path.join(folder, "s")
+    server = Server(path, Handler)
+    replies = []
+
+    def client():
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(5.0)
+        try:
+            conn.connect(path)
+            replies.append(conn.recv(64))
+        finally:
+            conn.close()
+
+    try:
+        c = start_thread(client)
+        server.handle_request()
+        c.join(5.0)
+    finally:
+        server.server_close()
+        os.unlink(path)
+        os.rmdir(folder)
+    if replies and replies[0] and int(replies[0]) != os.getpid():
+        return outcome("present; serves in a child process")
+    return outcome("present; no reply from a child", "present; reply %r" % (replies,))
+
+
 @probe("names", "Names: ``BaseServer`` in ``__all__``; ``ForkingUnixStreamServer`` and "
        "``ForkingUnixDatagramServer``",
        "Looked up on the module.")
