@@ -27,6 +27,8 @@ EXPECTED = {
     "server_close_in_handler": (
         "returns" if sys.version_info < (3, 7) else "RuntimeError", "returns"),
     "service_actions": ("never called" if PY2 else "called", "called"),
+    "server_close_while_serving": ("loop dies with EBADF" if PY2 else "loop keeps spinning",
+                                   "loop stops"),
     # gh-103673: the stdlib has the forking Unix servers from 3.12.
     "forking_unix": ("present; serves in a child process" if sys.version_info >= (3, 12) else "absent",
                      "present; serves in a child process"),

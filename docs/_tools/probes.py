@@ -389,6 +389,29 @@ def p_shutdown_in_handler(mod):
     return outcome("returns; the loop stops" if stopped else "returns; the loop keeps running")
 
 
+@probe("server_close_while_serving", "``server_close()`` while ``serve_forever()`` runs, without ``shutdown()``",
+       "serve_forever(0.5) runs in a thread; server_close() is called from another: does the "
+       "loop end within a second, and if not, how much CPU does it burn in the next half second.")
+def p_server_close_while_serving(mod):
+    server = mod.TCPServer((HOST, 0), mod.BaseRequestHandler)
+    with OutputCapture():  # 2.7's dying thread prints its traceback
+        serving = Serving(server, 0.5)
+        time.sleep(0.1)
+        server.server_close()
+        ended = serving.returned.wait(1.0)
+        if not ended:
+            t0, c0 = time.time(), sum(os.times()[:2])
+            time.sleep(0.5)
+            cpu = (sum(os.times()[:2]) - c0) / (time.time() - t0)
+    if not ended:
+        return outcome("loop keeps spinning", "loop keeps spinning (%.1f CPU-s per s)" % cpu)
+    if serving.error is not None:
+        e = serving.error
+        code = errno.errorcode.get(getattr(e, "errno", None), exc_name(e))
+        return outcome("loop dies with %s" % code, "loop dies with %s: %s" % (code, e))
+    return outcome("loop stops")
+
+
 @probe("threads_kept", "Finished handler ``Thread`` objects kept by ``ThreadingTCPServer``",
        "200 sequential requests, then the number of finished threading.Thread objects the "
        "process still holds (gc).")
