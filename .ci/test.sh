@@ -30,7 +30,8 @@ fi
 
 # Debian programs the tests drive: wrk and curl (real HTTP clients against our
 # servers), Graphviz and Chromium (the docs check).  Installed when missing and
-# we are root; otherwise their tests say why they skip.
+# we are root.  Without them the wrk/curl tests skip with the reason, and the
+# docs environment fails (its own apt.sh step says what to install).
 "$here/apt.sh" wrk:wrk curl:curl dot:graphviz chromium:chromium || true
 
 # The docs check runs after the interpreter environments (it reads traces
