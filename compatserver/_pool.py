@@ -242,7 +242,7 @@ class ThreadPoolMixIn(object):
         May be extended, do not override.
         """
         current = threading.current_thread()
-        if getattr(current, "server", None) is self:
+        if isinstance(current, _Worker) and current.server is self:
             current.finishing = True
         super(ThreadPoolMixIn, self).shutdown_request(request)
 
