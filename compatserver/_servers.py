@@ -131,7 +131,9 @@ class BaseServer(stdlib.BaseServer, object):
             with _LAZY_INIT_LOCK:
                 lock = vars(self).get("_loop_lock")
                 if lock is None:
-                    lock = self._loop_lock = threading.Lock()
+                    # Reentrant: a signal handler that calls shutdown() may
+                    # run in the loop's thread while it holds the lock.
+                    lock = self._loop_lock = threading.RLock()
         return lock
 
     def serve_forever(self, poll_interval=0.5):
@@ -161,11 +163,13 @@ class BaseServer(stdlib.BaseServer, object):
                     "serve_forever() is already running in %s"
                     % self._loop_thread.name)
             wakeup = WakeupPipe()
-            self._loop_thread = current = threading.current_thread()
+            current = threading.current_thread()
             self._loop_wakeup = wakeup
             self._loop_stop = current.ident in self._loop_pending_stop
             self._loop_pending_stop = frozenset()
             self._loop_done = done = threading.Event()
+            # Last: a loop is "running" only once all of the above is set.
+            self._loop_thread = current
         try:
             listen_fd = self.fileno()
             wake_fd = wakeup.read_fd
@@ -205,7 +209,9 @@ class BaseServer(stdlib.BaseServer, object):
         Called from another thread, it wakes the loop and blocks until the
         loop has returned.  Called from the loop's own thread (from a handler
         of a synchronous server, say) it only asks the loop to stop and
-        returns; the loop ends once the current request is done.
+        returns; the loop ends once the current request is done.  So a
+        signal handler may call it too, when the loop runs in the main
+        thread (the stdlib's deadlocks there).
 
         When no loop is running it returns at once.  It still stops the
         loop of a thread that was already alive when ``shutdown()`` was

@@ -163,3 +163,19 @@ def test_descriptors_above_1023_work():
     if out.startswith("SKIP"):
         pytest.skip(out)
     assert (proc.returncode, out) == (0, "OK"), err.decode("utf-8", "replace")
+
+
+@needs_itimer
+def test_shutdown_from_a_signal_handler_in_the_loop_thread_stops_the_loop():
+    # The stdlib deadlocks here: shutdown() waits for the loop it interrupts.
+    with make_server(compatserver.TCPServer) as server:
+        previous = signal.signal(signal.SIGALRM, lambda signum, frame: server.shutdown())
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            started = time.time()
+            server.serve_forever(poll_interval=5.0)
+            elapsed = time.time() - started
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            signal.signal(signal.SIGALRM, previous)
+        assert 0.15 <= elapsed < 2.0
