@@ -129,6 +129,7 @@ def test_cpython_test_socketserver_passes_with_compatserver(tmp_path, monkeypatc
         report = report.decode("utf-8", "replace")
     assert result.testsRun > 10, report
     assert result.wasSuccessful(), report
-    # The differences listed are real: each names a test of this file or
-    # does not apply to this version's file at all.
-    assert set(skipped) <= set(DOCUMENTED_DIFFERENCES)
+    # Every file has exactly one of the documented differences (test_all on
+    # 3.x, test_InterruptServerSelectCall on 2.7): a renamed test upstream
+    # would make the list stale, and this says so.
+    assert len(skipped) == 1, skipped
