@@ -559,7 +559,10 @@ if HAS_FORK:
         ``block_on_close`` (``True``): :meth:`server_close` waits for the
         children, for at most ``block_on_close_timeout`` seconds (``None``:
         no limit).  Finished children are reaped after each request and
-        while the loop is idle (:meth:`service_actions`).
+        while the loop is idle (:meth:`service_actions`).  While
+        ``max_children`` children are alive, the loop waits for one of them
+        to exit before it forks again (as Python 2.7 did), and a
+        :meth:`shutdown` called meanwhile returns once that wait is over.
 
         .. versionchanged:: 0.1
            ``max_children`` is enforced before each fork again (3.x forks
