@@ -298,8 +298,11 @@ def test_sigalrm_every_10ms_while_serving_and_shutting_down(kind, baseline):
     assert server.errors == []
 
 
+@pytest.mark.parametrize("sigalrm", [False, True], ids=["", "sigalrm"])
 @pytest.mark.parametrize("kind", CONCURRENT)
-def test_shutdown_and_close_while_handlers_run_lose_no_reply(kind, baseline):
+def test_shutdown_and_close_while_handlers_run_lose_no_reply(kind, sigalrm, baseline):
+    if sigalrm and not hasattr(signal, "setitimer"):
+        pytest.skip("needs signal.setitimer")
     n = 8
     # A pool of 4 runs four handlers and queues four: all eight are accepted
     # requests, and block_on_close serves every one before server_close()
@@ -324,9 +327,32 @@ def test_shutdown_and_close_while_handlers_run_lose_no_reply(kind, baseline):
     for t in clients:
         t.daemon = True
         t.start()
+    alarms = [0]
+
+    def on_alarm(signum, frame):
+        alarms[0] += 1
+
     try:
         wait_until(lambda: server.accepted == n, what="all requests accepted")
-        stop(server, loop)
+        if sigalrm:
+            # shutdown() and server_close() wait in the main thread, where a
+            # signal lands every 10 ms (pytest's timeout is the backstop).
+            previous = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+            try:
+                server.shutdown()
+                server.server_close()
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+            loop.join(TIMEOUT)
+            assert not loop.is_alive()
+            # At least one: on Python 2 a lock wait cannot be interrupted, so
+            # the handler runs once, when the wait is over; Python 3 runs it
+            # every 10 ms during the wait.
+            assert alarms[0] >= 1
+        else:
+            stop(server, loop)
         # server_close() has returned: every reply has been sent in full and
         # its connection closed.
         assert server.done == n
