@@ -37,9 +37,9 @@ loop blocks in :meth:`process_request` until a worker takes one.  It accepts
 nothing meanwhile, so the burst waits in the kernel's listen backlog
 (``request_queue_size``) and then in the clients' SYN retries, which costs no
 memory and no descriptors in this process.  :meth:`shutdown` releases a
-blocked accept loop at once: the request it holds is queued beyond the bound
-(by at most that one request) rather than dropped, and the loop returns to
-notice the shutdown.
+blocked accept loop at once: the request it holds, and any the loop accepts
+before it notices the shutdown (usually none, a few at most), are queued
+beyond the bound rather than dropped: an accepted request is always served.
 
 Every wait is untimed: workers block in ``Lock.acquire()``, and the accept
 loop, when the queue is full, in ``Condition.wait()``.  On Python 2 a timed
@@ -149,9 +149,10 @@ class ThreadPoolMixIn(object):
         """Stop the :meth:`serve_forever` loop and wait until it has stopped.
 
         The loop is woken even while it waits for a free queue slot; the
-        request it holds then joins the queue (one over ``queue_size``)
-        rather than being dropped.  Queued and running requests are not
-        abandoned: the workers go on with them until :meth:`server_close`.
+        request it holds then joins the queue beyond ``queue_size`` rather
+        than being dropped (so do any it accepts before it notices the
+        shutdown).  Queued and running requests are not abandoned: the
+        workers go on with them until :meth:`server_close`.
 
         May be extended, do not override.
         """

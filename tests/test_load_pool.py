@@ -147,33 +147,47 @@ def test_pool_size_bounds_the_handlers_running_at_once(baseline):
 
 def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline):
     # One worker busy, two requests queued: the accept loop takes one more
-    # and waits with it for a free slot; the rest stay in the listen backlog.
+    # and waits with it for a free slot; the other two clients stay in the
+    # listen backlog, not accepted.
     server = gated_server(pool_size=1, queue_size=2)((HOST, 0), Gated)
     loop = start_loop(server)
     clients = Clients(server.server_address)
     try:
-        for i in range(4):
+        for i in range(6):
             clients.start(("line %d\n" % i).encode("ascii"))
         wait_until(lambda: server.accepted == 4, what="four accepted")
         time.sleep(0.2)
         assert server.accepted == 4
         assert server.pool_stats() == {"workers": 1, "idle": 0, "queued": 2, "started": 1}
         # shutdown() wakes the loop blocked in process_request(); the request
-        # it holds joins the queue instead of being dropped.
+        # it holds joins the queue instead of being dropped, and so do those
+        # the loop may accept before it notices the shutdown (on 2.7, whose
+        # GIL switches less often, it often takes the last two as well).
         elapsed = call_with_timeout(server.shutdown)
         assert elapsed < 2.0
         loop.join(TIMEOUT)
         assert not loop.is_alive()
-        assert server.pool_stats()["queued"] == 3
+        accepted = server.accepted
+        assert 4 <= accepted <= 6
+        assert server.pool_stats()["queued"] == accepted - 1
         server.gate.set()
         call_with_timeout(server.server_close)
-        assert server.done == 4
+        assert server.done == accepted
         clients.join()
     finally:
         server.gate.set()
         stop(server, loop)
-    assert sorted(clients.replies.values()) == [
-        ("done: line %d\n" % i).encode("ascii") for i in range(4)]
+    served = sorted(r for r in clients.replies.values()
+                    if isinstance(r, bytes) and r.startswith(b"done: "))
+    others = [r for r in clients.replies.values() if not isinstance(r, bytes)
+              or not r.startswith(b"done: ")]
+    # Every accepted request was served; those never accepted were reset
+    # when the listening socket closed, as with any server.
+    assert len(served) == accepted
+    assert len(set(served)) == accepted
+    assert len(others) == 6 - accepted
+    for r in others:
+        assert r == b"" or compatserver.is_disconnect(r), r
 
 
 def test_serving_again_after_shutdown_keeps_the_queue_bound(baseline):
