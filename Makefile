@@ -16,6 +16,7 @@ test:
 
 # BENCH_ARGS passes options on, e.g. make bench BENCH_ARGS="--only server --pythons 3.13".
 bench:
+	@bash .ci/apt.sh wrk:wrk curl:curl || echo "make bench: the HTTP benchmark will say it was skipped"
 	@bin=$$(bash .ci/tools.sh) && "$$bin/python" benchmarks/run.py $(BENCH_ARGS)
 
 # Sets itself up (Graphviz, .venv-docs), records traces and probes under every

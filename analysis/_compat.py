@@ -2,11 +2,14 @@
 
 Every other module of the tracer side imports its version-dependent names from
 here and is version-blind (STYLE.md: one ``_compat.py`` per package, decide
-once, at import).  Nothing here imports ``six``: the tracer must run in any
-interpreter, including one where only the standard library is installed.
+once, at import).  The tracer never uses ``six``: it must run in any
+interpreter, including one where only the standard library is installed;
+:func:`six_file` only finds six's file for the interpreters that
+``analysis.versions`` runs.
 """
 import bisect
 import dis
+import os
 import sys
 import threading
 
@@ -139,3 +142,18 @@ def line_at(table, offset):
     starts, lines = table
     index = bisect.bisect_right(starts, offset) - 1
     return lines[index] if index >= 0 else None
+
+
+def six_file():
+    """The path of the ``six.py`` this interpreter would import, or None.
+
+    ``analysis.versions`` lends that one file (it runs on 2.7 and 3.x) to an
+    interpreter that has no six of its own, for the compat- scenarios.  Only
+    located here, never imported for use.
+    """
+    try:
+        import six
+    except ImportError:
+        return None
+    path = os.path.splitext(os.path.abspath(six.__file__))[0] + ".py"
+    return path if os.path.isfile(path) else None

@@ -161,15 +161,6 @@ def find_interpreters(pythons=None, prefer_tox=True):
     return found
 
 
-def _six_file():
-    try:
-        import six
-    except ImportError:
-        return None
-    path = os.path.splitext(os.path.abspath(six.__file__))[0] + ".py"
-    return path if os.path.isfile(path) else None
-
-
 def _environment():
     """(environment, working directory, temporary directory or None) for the runs.
 
@@ -196,7 +187,7 @@ def _environment():
         except ImportError:
             pass
     trailing = []
-    six_file = _six_file()
+    six_file = _compat.six_file()
     if six_file is not None:
         if temporary is None:
             temporary = tempfile.mkdtemp(prefix="analysis-path-")
