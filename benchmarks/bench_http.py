@@ -27,19 +27,16 @@ Runs on Python 2.7 and 3.6-3.13; prints one JSON object on stdout
 from __future__ import division, print_function
 
 import errno
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 
-from six.moves import BaseHTTPServer, SimpleHTTPServer
-from six.moves import socketserver as stdlib_socketserver
-
 import benchlib
 from benchlib import median, progress
+from httpload import handler_class as http_handler_class
+from httpload import http_server_on, run, stdlib_threading_http_server, which, wrk, write_wrk_script
 
 try:
     import compatserver
@@ -57,41 +54,6 @@ FULL = {"rounds": 3, "seconds": 3, "warmup_seconds": 1}
 QUICK = {"rounds": 1, "seconds": 1, "warmup_seconds": 0}
 ORDER = ["stdlib", "compat", "pool"]
 MODES = ["http_close", "http_keepalive"]
-
-# wrk checks each body and reports its figures as one JSON line from done().
-WRK_SCRIPT = r"""
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args)
-  local f = assert(io.open(args[1], "rb"))
-  expected = f:read("*a")
-  f:close()
-  good = 0
-  bad = 0
-end
-function response(status, headers, body)
-  if status == 200 and body == expected then good = good + 1 else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local g, b = 0, 0
-  for _, t in ipairs(threads) do g = g + t:get("good"); b = b + t:get("bad") end
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "good": %d, "bad": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, g, b, e.connect, e.read, e.write, e.status,
-    e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
-
-
-def which(name):
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        path = os.path.join(d, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
-
 
 # -- servers ----------------------------------------------------------------
 
@@ -119,26 +81,11 @@ def error_counting(base, name):
 
 
 def stdlib_server_class():
-    cls = getattr(BaseHTTPServer, "ThreadingHTTPServer", None)  # 3.7+
-    if cls is None:
-        class ThreadingHTTPServer(stdlib_socketserver.ThreadingMixIn, BaseHTTPServer.HTTPServer):
-            daemon_threads = True
-        cls = ThreadingHTTPServer
-    return error_counting(cls, "ThreadingHTTPServer")
+    return error_counting(stdlib_threading_http_server(), "ThreadingHTTPServer")
 
 
 def compat_server_class(base):
-    """*base* plus what ``http.server.HTTPServer`` adds to ``TCPServer``."""
-    class HTTPServer(base):
-        allow_reuse_address = True
-
-        def server_bind(self):
-            base.server_bind(self)
-            host, port = self.server_address[:2]
-            self.server_name = host  # HTTPServer's getfqdn() may ask DNS
-            self.server_port = port
-
-    return error_counting(HTTPServer, "HTTP" + base.__name__)
+    return error_counting(http_server_on(base), "HTTP" + base.__name__)
 
 
 def implementations():
@@ -157,23 +104,7 @@ def implementations():
 
 
 def handler_class(docroot, keepalive):
-    base = SimpleHTTPServer.SimpleHTTPRequestHandler
-
-    class Handler(base):
-        timeout = 30  # a client that stops talking does not hold a thread for ever
-
-        def translate_path(self, path):
-            # The `directory` argument is 3.7+; serve docroot on every version.
-            path = base.translate_path(self, path)
-            return os.path.join(docroot, os.path.relpath(path, os.getcwd()))
-
-        def log_message(self, format, *args):
-            pass
-
-    if keepalive:
-        Handler.protocol_version = "HTTP/1.1"
-        Handler.disable_nagle_algorithm = True
-    return Handler
+    return http_handler_class(docroot, keepalive, timeout=30)
 
 
 class Served(object):
@@ -195,21 +126,6 @@ class Served(object):
 
 # -- clients ----------------------------------------------------------------
 
-def run(args, timeout):
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    try:
-        out, err = proc.communicate()
-    finally:
-        timer.cancel()
-    if proc.returncode != 0:
-        raise RuntimeError("%s exited with status %s: %s"
-                           % (os.path.basename(args[0]), proc.returncode,
-                              err.decode("utf-8", "replace").strip()))
-    return out.decode("utf-8")
-
-
 def curl_check(curl, url, workdir):
     out_path = os.path.join(workdir, "curl.out")
     code = run([curl, "-sS", "--max-time", "10", "-o", out_path, "-w", "%{http_code}", url], 30)
@@ -220,19 +136,11 @@ def curl_check(curl, url, workdir):
                            % (url, code, len(body), len(BODY)))
 
 
-def wrk(wrk_path, url, seconds, script, body_path):
-    out = run([wrk_path, "-t1", "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--timeout", "5s",
-               "-s", script, url, "--", body_path], seconds + 60)
-    return json.loads(out.strip().splitlines()[-1])
-
-
 # -- the benchmark ------------------------------------------------------------
 
 def bench(report, impls, cfg, wrk_path, curl_path, workdir):
     body_path = os.path.join(workdir, "file.txt")
-    script = os.path.join(workdir, "check.lua")
-    with open(script, "w") as f:
-        f.write(WRK_SCRIPT)
+    script = write_wrk_script(workdir)
     names = [impl for impl in ORDER if impl in impls]
     for mode in MODES:
         keepalive = mode == "http_keepalive"
@@ -245,7 +153,7 @@ def bench(report, impls, cfg, wrk_path, curl_path, workdir):
                     curl_check(curl_path, servers[impl].url, workdir)
             if cfg["warmup_seconds"]:
                 for impl in names:
-                    wrk(wrk_path, servers[impl].url, cfg["warmup_seconds"], script, body_path)
+                    wrk(wrk_path, servers[impl].url, cfg["warmup_seconds"], script, body_path, CONNECTIONS)
             rates = dict((impl, []) for impl in names)
             p50 = dict((impl, []) for impl in names)
             p99 = dict((impl, []) for impl in names)
@@ -254,7 +162,7 @@ def bench(report, impls, cfg, wrk_path, curl_path, workdir):
             for r in range(cfg["rounds"]):
                 order = names[r % len(names):] + names[:r % len(names)]
                 for impl in order:
-                    fig = wrk(wrk_path, servers[impl].url, cfg["seconds"], script, body_path)
+                    fig = wrk(wrk_path, servers[impl].url, cfg["seconds"], script, body_path, CONNECTIONS)
                     rates[impl].append(fig["requests"] / (fig["duration_us"] / 1e6))
                     p50[impl].append(fig["p50_us"] / 1000.0)
                     p99[impl].append(fig["p99_us"] / 1000.0)

@@ -11,63 +11,31 @@ socket errors.  ``make test`` installs the Debian packages ``wrk`` and
 gets its own connection; the ``keepalive`` variant sets
 ``protocol_version = "HTTP/1.1"`` and the clients reuse connections.
 """
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import pytest
-from six.moves import BaseHTTPServer, SimpleHTTPServer
-from six.moves import socketserver as stdlib_socketserver
 
 import compatserver
 from conftest_load import HOST, TIMEOUT, serving
 
+# The servers, handler and wrk script are the HTTP benchmark's own, so what
+# the benchmark measures is what these tests check.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "benchmarks"))
+import httpload  # noqa: E402
+
 BODY = b"".join(b"line %04d of the file that every client checks\n" % i for i in range(200))
 
 
-def _which(name):
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        path = os.path.join(d, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
-
-
-WRK = _which("wrk")
-CURL = _which("curl")
+WRK = httpload.which("wrk")
+CURL = httpload.which("curl")
 needs_wrk = pytest.mark.skipif(
     WRK is None, reason="wrk is not installed (Debian package wrk; make test installs it)")
 needs_curl = pytest.mark.skipif(
     CURL is None, reason="curl is not installed (Debian package curl; make test installs it)")
-
-
-def _stdlib_threading_http_server():
-    cls = getattr(BaseHTTPServer, "ThreadingHTTPServer", None)  # 3.7+
-    if cls is None:
-        # What 3.7 defines, for 2.7 and 3.6.
-        class ThreadingHTTPServer(stdlib_socketserver.ThreadingMixIn,
-                                  BaseHTTPServer.HTTPServer):
-            daemon_threads = True
-        cls = ThreadingHTTPServer
-    return cls
-
-
-def _compat_http_server(base):
-    """What ``http.server.HTTPServer`` adds to ``TCPServer``, on *base*."""
-    class HTTPServer(base):
-        allow_reuse_address = True
-
-        def server_bind(self):
-            base.server_bind(self)
-            host, port = self.server_address[:2]
-            self.server_name = host  # HTTPServer's getfqdn() may do a DNS lookup
-            self.server_port = port
-
-    HTTPServer.__name__ = "HTTP" + base.__name__
-    return HTTPServer
 
 
 def _recording(base, **attrs):
@@ -90,11 +58,11 @@ def _recording(base, **attrs):
 
 
 SERVERS = {
-    "stdlib": _recording(_stdlib_threading_http_server()),
-    "compat": _recording(_compat_http_server(compatserver.ThreadingTCPServer)),
+    "stdlib": _recording(httpload.stdlib_threading_http_server()),
+    "compat": _recording(httpload.http_server_on(compatserver.ThreadingTCPServer)),
     # A keep-alive connection holds a pool worker for as long as it lasts:
     # the clients below open four connections, the pool has eight workers.
-    "pool": _recording(_compat_http_server(compatserver.ThreadPoolTCPServer), pool_size=8),
+    "pool": _recording(httpload.http_server_on(compatserver.ThreadPoolTCPServer), pool_size=8),
 }
 
 
@@ -108,30 +76,7 @@ def docroot():
 
 
 def handler_class(docroot, keepalive):
-    base = SimpleHTTPServer.SimpleHTTPRequestHandler
-
-    class Handler(base):
-        # A client that stops talking must not hold a thread for ever.
-        timeout = TIMEOUT
-
-        def translate_path(self, path):
-            # SimpleHTTPRequestHandler serves the current directory (the
-            # `directory` argument is 3.7+): serve docroot instead.
-            path = base.translate_path(self, path)
-            return os.path.join(docroot, os.path.relpath(path, os.getcwd()))
-
-        def log_message(self, format, *args):
-            pass  # one stderr line per request would drown the test output
-
-    if keepalive:
-        Handler.protocol_version = "HTTP/1.1"
-        # The handler sends the headers and the body in two writes; with
-        # Nagle's algorithm on, the body waits for the ACK of the headers,
-        # which the client delays by 40 ms: about 90 requests/s on every
-        # server alike.  Closing the connection flushes, so HTTP/1.0 never
-        # waits.
-        Handler.disable_nagle_algorithm = True
-    return Handler
+    return httpload.handler_class(docroot, keepalive, timeout=TIMEOUT)
 
 
 @pytest.fixture(params=["stdlib", "compat", "pool"])
@@ -148,13 +93,6 @@ def _url(server, path="/file.txt"):
     return "http://%s:%d%s" % (HOST, server.server_address[1], path)
 
 
-def _run(args, timeout=60):
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()  # the tools' own --max-time / -d bound them
-    assert proc.returncode == 0, (args, proc.returncode, err)
-    return out.decode("utf-8"), err.decode("utf-8")
-
-
 @needs_curl
 def test_curl_gets_the_file_status_codes_and_connection_reuse(impl, mode, docroot):
     out_dir = tempfile.mkdtemp(prefix="cs-curl-")
@@ -165,8 +103,7 @@ def test_curl_gets_the_file_status_codes_and_connection_reuse(impl, mode, docroo
             for path in outputs:
                 args += ["-o", path, _url(server)]
             args += ["-o", os.path.join(out_dir, "missing"), _url(server, "/missing")]
-            out, err = _run(args)
-            lines = out.splitlines()
+            lines = httpload.run(args, 60).splitlines()
             # Three 200s and a 404; curl reuses the connection only when the
             # server keeps it alive (HTTP/1.1).
             expected_connects = ["1", "0", "0", "0"] if mode == "keepalive" else ["1"] * 4
@@ -180,40 +117,9 @@ def test_curl_gets_the_file_status_codes_and_connection_reuse(impl, mode, docroo
         shutil.rmtree(out_dir)
 
 
-# wrk checks each body in Lua and reports its figures as JSON from done().
-WRK_SCRIPT = r"""
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args)
-  local f = assert(io.open(args[1], "rb"))
-  expected = f:read("*a")
-  f:close()
-  good = 0
-  bad = 0
-end
-function response(status, headers, body)
-  if status == 200 and body == expected then good = good + 1 else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local g, b = 0, 0
-  for _, t in ipairs(threads) do g = g + t:get("good"); b = b + t:get("bad") end
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "good": %d, "bad": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, g, b, e.connect, e.read, e.write, e.status,
-    e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
-
-
 def run_wrk(url, body_path, connections, seconds, script_dir):
-    script = os.path.join(script_dir, "check.lua")
-    with open(script, "w") as f:
-        f.write(WRK_SCRIPT)
-    out, err = _run([WRK, "-t1", "-c%d" % connections, "-d%ds" % seconds,
-                     "--timeout", "5s", "-s", script, url, "--", body_path])
-    return json.loads(out.strip().splitlines()[-1])
+    script = httpload.write_wrk_script(script_dir)
+    return httpload.wrk(WRK, url, seconds, script, body_path, connections)
 
 
 @needs_wrk
