@@ -73,8 +73,14 @@ export -f run_one; export bin logs PYENV_VERSION
 export PYTEST_ARGS=${PYTEST_ARGS:-}
 # The environments run in their own process group, so that Ctrl-C or a
 # TERM sent to this script stops every tox and pytest under it, not only xargs.
-setsid bash -c 'printf "%s\n" $0 | xargs -P "$1" -I{} bash -c "run_one {}"' "$envs" "$jobs" &
+# Job control (set -m) makes that group; it also keeps SIGINT's default
+# disposition for the job, which bash otherwise sets to "ignore" for a
+# background job, and a Python started with SIGINT ignored never raises
+# KeyboardInterrupt (the tests send Ctrl-C to the demos).
+set -m
+bash -c 'printf "%s\n" $0 | xargs -P "$1" -I{} bash -c "run_one {}"' "$envs" "$jobs" &
 group=$!
+set +m
 trap 'kill -TERM -- "-$group" 2>/dev/null; echo "make test: interrupted" >&2; exit 130' INT TERM
 wait "$group"
 trap - INT TERM

@@ -10,6 +10,7 @@ import time
 import pytest
 
 import compatserver
+from conftest_proc import sigint_default
 
 WAIT = 10.0
 SERVER_KINDS = ["sync", "threading"] + (["forking"] if hasattr(os, "fork") else [])
@@ -28,7 +29,7 @@ def environment():
 def run_demo(*args):
     return subprocess.Popen([sys.executable, "-m", "compatserver"] + list(args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=environment())
+                            env=environment(), preexec_fn=sigint_default)
 
 
 def communicate(proc):

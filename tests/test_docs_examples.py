@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from conftest_proc import sigint_default
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "docs", "guide", "examples")
 TIMEOUT = 10.0
@@ -37,7 +39,8 @@ class Script(object):
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(EXAMPLES, name), "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            preexec_fn=sigint_default)
         line = self.proc.stdout.readline().decode("ascii")
         match = re.match(r"serving on (\S+):(\d+)$", line.strip())
         if not match:
