@@ -461,6 +461,16 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         """Forget the finished threads that have ended; call with the lock held."""
         self._finished = [t for t in self._finished if t.is_alive()]
 
+    def service_actions(self):
+        """Forget finished handler threads while the loop is idle.
+
+        May be extended, do not override: call the base class's version.
+        """
+        if self._finished:
+            with self._get_threads_lock():
+                self._reap_finished()
+        super(ThreadingMixIn, self).service_actions()
+
     def process_request_thread(self, request, client_address):
         """Same as in BaseServer but as a thread.
 

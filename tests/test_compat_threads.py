@@ -198,3 +198,13 @@ def test_no_thread_state_is_kept_per_request(cls):
         assert len(server._finished) <= 10
         locks_kept = len(getattr(threading, "_shutdown_locks", ())) - locks_before
         assert locks_kept <= 12
+
+
+@pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
+def test_an_idle_loop_forgets_the_last_finished_threads(cls):
+    with serving(cls, poll_interval=0.02) as server:
+        for _ in range(3):
+            assert request(server) == b"hello\n"
+        # No further request: service_actions() reaps what the next request
+        # would have, so an idle server keeps no Thread object of the past.
+        wait_until(lambda: not server._threads and not server._finished)
