@@ -7,7 +7,6 @@ Only what differs between interpreters is overridden.
 """
 import errno
 import os
-import select
 import socket
 import sys
 import threading
@@ -15,7 +14,7 @@ import time
 import traceback
 
 from ._compat import HAS_FORK, HAS_REUSEPORT, HAS_UNIX, monotonic, stdlib
-from ._wait import READ_EVENTS, Poller, WakeupPipe, wait_for
+from ._wait import POLLNVAL, READ_EVENTS, Poller, WakeupPipe, wait_for
 
 __all__ = [
     "BaseServer", "TCPServer", "UDPServer", "ThreadingMixIn",
@@ -29,7 +28,6 @@ if HAS_UNIX:
 if HAS_FORK and HAS_UNIX:
     __all__ += ["ForkingUnixStreamServer", "ForkingUnixDatagramServer"]
 
-_POLLNVAL = getattr(select, "POLLNVAL", 0)
 
 # Guards the creation of the per-server locks (see BaseServer._get_loop_lock).
 _LAZY_INIT_LOCK = threading.Lock()
@@ -171,30 +169,7 @@ class BaseServer(stdlib.BaseServer, object):
             # Last: a loop is "running" only once all of the above is set.
             self._loop_thread = current
         try:
-            listen_fd = self.fileno()
-            wake_fd = wakeup.read_fd
-            poller = Poller()
-            poller.register(listen_fd, READ_EVENTS)
-            poller.register(wake_fd, READ_EVENTS)
-            while not self._loop_stop:
-                ready = wait_for(poller, poll_interval)
-                # bpo-35017: shutdown() during the wait: no more requests.
-                if self._loop_stop:
-                    break
-                incoming = False
-                for fd, events in ready:
-                    if fd == wake_fd:
-                        wakeup.drain()
-                    elif events & _POLLNVAL:
-                        # The listening socket was closed behind our back:
-                        # there is nothing left to serve (the stdlib loop
-                        # spins at 100% CPU here).
-                        return
-                    else:
-                        incoming = True
-                if incoming:
-                    self._handle_request_noblock()
-                self.service_actions()
+            self._serve_until_stopped(wakeup, poll_interval)
         finally:
             with self._get_loop_lock():
                 self._loop_thread = None
@@ -202,6 +177,38 @@ class BaseServer(stdlib.BaseServer, object):
                 self._loop_stop = False
                 wakeup.close()
             done.set()
+
+    def _serve_until_stopped(self, wakeup, poll_interval):
+        """The loop of :meth:`serve_forever`, once the loop state is set up.
+
+        Waits on the listening socket and on *wakeup*, the loop's
+        :class:`~compatserver._wait.WakeupPipe`, until :meth:`shutdown` sets
+        the stop flag.  A mix-in that serves in other threads (the thread
+        pool) replaces it and keeps the state handling of serve_forever().
+        """
+        wake_fd = wakeup.read_fd
+        poller = Poller()
+        poller.register(self.fileno(), READ_EVENTS)
+        poller.register(wake_fd, READ_EVENTS)
+        while not self._loop_stop:
+            ready = wait_for(poller, poll_interval)
+            # bpo-35017: shutdown() during the wait: no more requests.
+            if self._loop_stop:
+                break
+            incoming = False
+            for fd, events in ready:
+                if fd == wake_fd:
+                    wakeup.drain()
+                elif events & POLLNVAL:
+                    # The listening socket was closed behind our back: there
+                    # is nothing left to serve (the stdlib loop spins at 100%
+                    # CPU here).
+                    return
+                else:
+                    incoming = True
+            if incoming:
+                self._handle_request_noblock()
+            self.service_actions()
 
     def shutdown(self):
         """Stop the :meth:`serve_forever` loop.

@@ -28,7 +28,7 @@ import select
 
 from ._compat import wait_for
 
-__all__ = ["Poller", "WakeupPipe", "READ_EVENTS", "wait_for"]
+__all__ = ["Poller", "WakeupPipe", "READ_EVENTS", "POLLNVAL", "wait_for"]
 
 
 if hasattr(select, "poll"):
@@ -53,6 +53,11 @@ else:  # pragma: no cover - every POSIX system has poll(); this is for others
             timeout = None if timeout_ms is None else timeout_ms / 1000.0
             ready = select.select(self._fds, [], [], timeout)[0]
             return [(fd, READ_EVENTS) for fd in ready]
+
+
+#: poll()'s "not an open descriptor" event (0 where there is no poll()): the
+#: listening socket was closed while a loop waited on it.
+POLLNVAL = getattr(select, "POLLNVAL", 0)
 
 
 def _set_nonblocking_cloexec(fd):
