@@ -7,7 +7,7 @@
     trace = tracer.trace("my-run")
 
 Three hooks, one recorder, and only call events (no return events: the
-call stack is rebuilt from the frames' callers, see :func:`_unwind_to`):
+call tree is rebuilt after the run, see "The hot path" below):
 
 ``sys.monitoring`` (3.12+, PEP 669, the default there)
     ``PY_START`` for every thread; the callback returns ``DISABLE`` for a
@@ -32,12 +32,43 @@ is the hop's ``first_call``.  ``os.fork`` is wrapped the same way, and a
 forked child writes its own calls to a file the parent merges in
 :meth:`Tracer.stop` (role ``"child"``).
 
+The hot path
+------------
+The callback runs for every recorded call, in every thread, and what it
+costs is the tracer's overhead (``benchmarks/bench_trace.py``), so it does
+the least that cannot be done later:
+
+- The owner is decided once per code object when the code alone decides it:
+  the function is held by exactly one class of its module, under its own
+  name, and (on Python 3) its ``__qualname__`` says it was defined there.
+  Then every receiver's MRO finds that class, and the callback never reads
+  the frame's locals (``f_locals`` copies every local on 3.12 and below and
+  builds a proxy on 3.13).  A function that a second class holds too is
+  looked up through the receiver's MRO, per receiver type; a copy
+  made in *another* module (``handle = Base.handle`` elsewhere) is not seen,
+  and its calls are attributed to the class that defined the function.
+- No call stack is kept.  A record holds the id of its frame and of its
+  *anchor*, the nearest calling frame whose code is recorded; after the run,
+  the parent of a call is the latest call that ran in the anchor's frame.
+  That is exact: the anchor is alive while the call starts, so no other
+  frame can have had its id since the anchor's own call was recorded.  A
+  call's id is its position in the record list (``list.extend`` is atomic),
+  and a thread or process start remembers the list's length and the anchor
+  of the caller of ``Thread.start`` / ``os.fork``, resolved the same way.
+- The call-site line is looked up after the run, once per code object, from
+  the caller's code and instruction offset (``f_lineno`` decodes the line
+  table on every read).
+
+Measured with callgrind on 3.13 (``benchmarks/bench_trace.py``'s echo
+workload): about 7,500 instructions per recorded call, against 15,000 with a
+call stack and owners from ``f_locals``, and 2,500 for a callback that only
+appends the code object.
+
 The tracer leaves the interpreter as it found it: it saves the previous
 ``sys`` and ``threading`` hooks and restores them on :meth:`Tracer.stop`,
 and when its own callback raises it switches itself off, keeps what it had,
 and says why in ``Trace.disabled``.
 """
-import itertools
 import json
 import os
 import shutil
@@ -81,9 +112,9 @@ def _doc_line(func_or_code_doc):
 class _CodeInfo(object):
     """What the tracer decided about one code object, computed once."""
 
-    __slots__ = ("module", "function", "file", "line", "first_arg", "qualname", "owners", "index")
+    __slots__ = ("module", "function", "file", "line", "first_arg", "qualname", "owner", "owners", "index")
 
-    def __init__(self, module, code, first_arg, index):
+    def __init__(self, module, code, first_arg, index, owner):
         self.index = index  # in Tracer._infos: what a raw call record holds
         self.module = module
         self.function = code.co_name
@@ -93,7 +124,10 @@ class _CodeInfo(object):
         self.line = code.co_firstlineno
         self.first_arg = first_arg
         self.qualname = _compat.code_qualname(code)  # for a call with no owner class
-        self.owners = {}  # receiver type -> (owner name or None, owner module, doc)
+        # (owner name or None, owner module, doc) when the code alone decides
+        # it (see _static_owner), else None and, per receiver type:
+        self.owner = owner
+        self.owners = {}
 
 
 class Tracer(object):
@@ -134,25 +168,33 @@ class Tracer(object):
         self._cache = {}
         self._codes = []
         self._infos = []
-        # id(code) -> code for the callers' code objects named in _raw.
-        self._callers = {}
-        # The hot path appends one tuple per call (see _recorder); Call records
-        # are built once, in trace().  Ids come from a counter, so no lock is
-        # taken per call (next() and list.append are atomic under the GIL).
+        self._recorded = set()  # id(code) of every code with a _CodeInfo
+        # _FIELDS values per call, appended by the hot path (see _hooks);
+        # the Call records are built from them in trace().  A call's id is
+        # its position here (index // _FIELDS).  Flat, not a tuple per call:
+        # a tuple that outlives the callback is one more object for the
+        # garbage collector to find and traverse (a tenth of the cost per
+        # call on 3.13, measured with callgrind); extend() with a temporary
+        # tuple frees it at once, and is atomic like append().
         self._raw = []
-        self._ids = itertools.count()
-        self._spawned = {}  # call id -> [thread ids it started]
-        self._merged = []  # Call records of forked children, merged at stop()
-        # Per thread: .thread_id, .stack (the ids of the calls under way) and
-        # .hop_from (the call that started it, until its first call).  A
+        self._length = None  # len(_raw) at stop(): later calls are ignored
+        self._split = None  # in a forked child: where the child's own calls begin
+        # Per thread, in order of their first recorded call:
+        # (thread id, name, role or None, start point or None, pid).
+        self._threads = []
+        # Per thread: .thread_id, set at its first recorded call.  A
         # thread-local, not a dict by thread ident: idents are reused as soon
         # as a thread ends, and a new thread must get a new record.
         self._local = threading.local()
-        self._thread_records = []
-        self._hops = []
-        # threading.Thread -> the call that started it (the object, not its
-        # id(): an id is reused once a finished Thread is collected).
+        # threading.Thread -> its start point (see _start_point), until its
+        # first recorded call.  The object, not its id(): an id is reused
+        # once a finished Thread is collected.
         self._pending_starts = {}
+        # Forked children's calls, threads and hops, merged at stop().
+        self._merged = []
+        self._merged_threads = []
+        self._merged_hops = []
+        self._merged_spawned = {}  # call id -> [child thread ids]
         self._lock = threading.Lock()
         self._active = False
         self._started = False
@@ -198,6 +240,8 @@ class Tracer(object):
         self._active = False
         self._stopped = True
         self._uninstall()
+        # A settrace hook in another thread may be past its check of _active.
+        self._length = len(self._raw)
         self._unpatch()
         self._pending_starts.clear()  # no Thread objects kept alive
         self._merge_children()
@@ -205,39 +249,80 @@ class Tracer(object):
     def trace(self, scenario):
         """Return what was recorded as a :class:`~analysis.model.Trace` named *scenario*."""
         with self._lock:
-            calls = self._materialize(list(self._raw)) + list(self._merged)
-            threads = list(self._thread_records)
-            hops = list(self._hops)
+            raw = self._raw[:self._length] if self._length is not None else list(self._raw)
+            threads = list(self._threads)
+        calls, threads, hops = self._build(raw, threads, 0, self._merged_spawned)
+        calls += self._merged
         calls.sort(key=lambda c: c.id)
         return Trace(
             scenario=scenario,
             python=python_info(),
             tracer=self.kind,
             modules=list(self.modules),
-            threads=threads,
+            threads=threads + self._merged_threads,
             calls=calls,
-            hops=hops,
+            hops=hops + self._merged_hops,
             disabled=self.disabled,
             pid=self._pid,
         )
 
-    def _materialize(self, raw):
-        calls = []
-        spawned = self._spawned
-        tables = {}
+    def _build(self, raw, threads, first, spawned):
+        """Turn raw records into ``(calls, threads, hops)``.
+
+        Every record of *raw* is read (a call's parent may come before
+        *first*), and Call records are made for those from position *first*
+        on.  *threads* are ``_threads`` entries; their start points are
+        resolved while the records are read, at the position where each was
+        taken.  *spawned*: ``{call id: [thread ids]}`` to add (forked children).
+        """
+        split = self._split
         infos = self._infos
-        callers = self._callers
-        for call_id, parent, depth, thread_id, info_index, owner, caller_id, call_offset in raw:
+        starts = sorted((t[3][0], t[3][1], t[0]) for t in threads if t[3] is not None)
+        started = {}  # thread id -> the call id that started it, or None
+        spawned = dict((k, list(v)) for k, v in spawned.items())
+        last = {}  # frame id -> (call id, depth) of the latest call in that frame
+        first_call = {}  # thread id -> its first call id
+        resolved = []
+        index = 0
+        values = iter(raw)
+        for position, record in enumerate(zip(*[values] * _FIELDS)):
+            while index < len(starts) and starts[index][0] <= position:
+                _, anchor, thread_id = starts[index]
+                index += 1
+                hit = last.get(anchor)
+                if hit is not None:
+                    started[thread_id] = hit[0]
+                    spawned.setdefault(hit[0], []).append(thread_id)
+            frame_id, anchor, thread_id = record[0], record[1], record[2]
+            call_id = position if split is None or position < split else _CHILD_BASE + position
+            hit = last.get(anchor)
+            if hit is None:
+                parent, depth = None, 0
+            else:
+                parent, depth = hit[0], hit[1] + 1
+            last[frame_id] = (call_id, depth)
+            if thread_id not in first_call:
+                first_call[thread_id] = call_id
+            if position >= first:
+                resolved.append((call_id, parent, depth, record))
+        for _, anchor, thread_id in starts[index:]:
+            hit = last.get(anchor)
+            if hit is not None:
+                started[thread_id] = hit[0]
+                spawned.setdefault(hit[0], []).append(thread_id)
+        tables = {}
+        calls = []
+        for call_id, parent, depth, record in resolved:
+            _, _, thread_id, info_index, owner, call_code, call_offset = record
             info = infos[info_index]
             name, owner_module, doc = owner
-            if caller_id is None:
+            if call_code is None:
                 call_file = call_line = None
             else:
-                call_code = callers[caller_id]
-                table = tables.get(caller_id)
+                table = tables.get(id(call_code))
                 if table is None:
-                    table = tables[caller_id] = (_compat.line_table(call_code),
-                                                 os.path.abspath(call_code.co_filename))
+                    table = tables[id(call_code)] = (_compat.line_table(call_code),
+                                                     os.path.abspath(call_code.co_filename))
                 call_file, call_line = table[1], _compat.line_at(table[0], call_offset)
             calls.append(
                 Call(
@@ -258,7 +343,18 @@ class Tracer(object):
                     doc=doc,
                 )
             )
-        return calls
+        records, hops = [], []
+        for thread_id, name, role, _, pid in threads:
+            by = started.get(thread_id)
+            if role is None:
+                if name in self.roles:
+                    role = self.roles[name]
+                else:
+                    role = "worker" if by is not None else "server"
+            records.append(Thread._from_values(thread_id, name, role, by, pid))
+            if by is not None and role != "child":  # the parent records a fork's hop
+                hops.append(Hop._from_values(by, thread_id, first_call.get(thread_id)))
+        return calls, records, hops
 
     # -- hooks ---------------------------------------------------------------
 
@@ -268,7 +364,7 @@ class Tracer(object):
         else:
             self._saved = (sys.gettrace(), sys.getprofile()) + _compat.threading_hooks()
             if self.kind == "sys.settrace":
-                hook = self._settrace_hooks()
+                hook = self._hooks()[0]
                 threading.settrace(hook)
                 sys.settrace(hook)
             else:
@@ -303,7 +399,7 @@ class Tracer(object):
         mon.use_tool_id(tool, "compatserver.analysis")
         self._tool = tool
         events = mon.events
-        mon.register_callback(tool, events.PY_START, self._monitoring_hooks())
+        mon.register_callback(tool, events.PY_START, self._hooks()[1])
         # A code object DISABLEd by an earlier Tracer with another filter
         # must be seen again.
         mon.restart_events()
@@ -361,16 +457,25 @@ class Tracer(object):
             self._codes.append(code)
             return _SKIP
         first_arg = code.co_varnames[0] if code.co_argcount else None
-        info = _CodeInfo(module, code, first_arg, len(self._infos))
-        self._infos.append(info)
-        self._cache[id(code)] = info
-        self._codes.append(code)
+        owner = _static_owner(frame.f_globals, code, first_arg)
+        # Under the lock: two threads can meet the same code, or two new
+        # codes, at once, and an info's index must be its place in _infos.
+        with self._lock:
+            info = self._cache.get(id(code))
+            if info is None:
+                info = _CodeInfo(module, code, first_arg, len(self._infos), owner)
+                self._infos.append(info)
+                self._codes.append(code)
+                self._recorded.add(id(code))
+                self._cache[id(code)] = info
         return info
 
     def _owner(self, info, code, frame):
         """(owner, owner_module, doc) for this call, cached per receiver type."""
         key = _receiver_type(info, frame)
-        found = None
+        found = info.owners.get(key)
+        if found is not None:
+            return found
         if key is not None:
             found = _find_owner(key, info.function, code)
         if found is None:
@@ -382,125 +487,68 @@ class Tracer(object):
 
     # -- recording -----------------------------------------------------------
 
-    def _register_thread(self, name, role, started_by):
-        thread_id = len(self._thread_records)
+    def _register_thread(self, name, role, start):
+        """Add the calling thread's record; *role* None: decided in trace()."""
+        thread_id = len(self._threads)
         if self._in_child:
             thread_id = _CHILD_BASE + thread_id  # remapped when the parent merges
-        # Thread(id, name, role, started_by, pid), built without keyword
-        # parsing: this runs once per handler thread while recording.
-        record = Thread._from_values(thread_id, name, role, started_by, os.getpid() if self._in_child else None)
-        self._thread_records.append(record)
-        local = self._local
-        local.thread_id = thread_id
-        local.stack = []
-        local.hop_from = started_by  # recorded with the thread's first call
-        return record
+        self._threads.append((thread_id, name, role, start, os.getpid() if self._in_child else None))
+        self._local.thread_id = thread_id
+        return thread_id
 
     def _new_thread(self):
         current = threading.current_thread()
-        started_by = self._pending_starts.pop(current, None)
-        name = current.name
-        if name in self.roles:
-            role = self.roles[name]
-        elif started_by is not None:
-            role = "worker"
-        else:
-            role = "server"
-        record = self._register_thread(name, role, started_by)
-        if started_by is not None:
-            self._spawned.setdefault(started_by, []).append(record.id)
-        return record
+        with self._lock:
+            return self._register_thread(current.name, None, self._pending_starts.pop(current, None))
 
-    def _recorder(self):
-        """The function that records one call: a closure over local names.
+    def _anchor(self, frame):
+        """The id of the nearest frame from *frame* up whose code is recorded, or None."""
+        recorded = self._recorded
+        while frame is not None:
+            if id(frame.f_code) in recorded:
+                return id(frame)
+            frame = frame.f_back
+        return None
 
-        It runs once per recorded call, in whatever thread makes it, so
-        everything it touches is bound to a local name here, and it takes
-        no lock (ids come from a counter; list.append is atomic).
+    def _start_point(self, frame):
+        """Where a thread or process started by *frame* hangs in the call tree.
+
+        ``(position of the next call, id of the anchor frame)``, or None when
+        no recorded call runs at or above *frame*; resolved in trace().
         """
-        local = self._local
-        raw_append = self._raw.append
-        callers = self._callers
-        hops_append = self._hops.append
-        make_hop = Hop._from_values
-        missing = _MISSING_OWNER
-        class_types = _CLASS_TYPES
-        receiver_class = _compat.receiver_class
-        unwind_to = _unwind_to
-        tracer = self
-
-        def record(code, frame, info):
-            try:
-                stack = local.stack
-            except AttributeError:  # the first recorded call of a new thread
-                with tracer._lock:
-                    tracer._new_thread()
-                stack = local.stack
-            # The type whose MRO supplies the function: of self, or cls itself.
-            first_arg = info.first_arg
-            if first_arg is None:
-                key = None
-            else:
-                key = frame.f_locals.get(first_arg)
-                if key is not None and not isinstance(key, class_types):
-                    key = receiver_class(key)
-            owner = info.owners.get(key, missing)
-            if owner is missing:
-                owner = tracer._owner(info, code, frame)
-            caller = frame.f_back
-            if stack:
-                top = stack[-1]
-                # The common case: called straight from the call on top.
-                if caller is None or top[0] != id(caller) or top[1] is not caller.f_code:
-                    unwind_to(stack, caller)
-            call_id = next(tracer._ids)
-            # Plain values only (ints, None, a tuple of strings), so the
-            # garbage collector stops tracking the record after one pass.
-            # The caller's code goes in by id and the line is looked up from
-            # its instruction offset when the trace is built: f_lineno
-            # decodes the line table on every read.
-            if caller is not None:
-                caller_code = caller.f_code
-                caller_id = id(caller_code)
-                if caller_id not in callers:
-                    callers[caller_id] = caller_code
-                raw_append((call_id, stack[-1][2] if stack else None, len(stack), local.thread_id,
-                            info.index, owner, caller_id, caller.f_lasti))
-            else:
-                raw_append((call_id, stack[-1][2] if stack else None, len(stack), local.thread_id,
-                            info.index, owner, None, None))
-            if not stack and local.hop_from is not None:
-                hops_append(make_hop(local.hop_from, local.thread_id, call_id))
-                local.hop_from = None
-            stack.append((id(frame), code, call_id))
-
-        return record
-
-    def _current_call(self, frame):
-        """The id of the recorded call that *frame* runs in (or under), or None."""
-        stack = getattr(self._local, "stack", None)
-        if not stack:
+        anchor = self._anchor(frame)
+        if anchor is None:
             return None
-        _unwind_to(stack, frame)
-        return stack[-1][2] if stack else None
+        return (len(self._raw) // _FIELDS, anchor)
 
-    # sys.settrace ------------------------------------------------------------
+    # -- the hooks -----------------------------------------------------------
     #
-    # The hooks are closures over local names, not methods: the global trace
-    # function runs for every Python call in every thread, and its fast path
-    # (one dict lookup, "not ours", return None) must stay a handful of
-    # bytecodes.
+    # Closures over local names, not methods: the settrace hook runs for every
+    # Python call in every thread, and its fast path (one dict lookup, "not
+    # ours", return None) must stay a handful of bytecodes; the PY_START
+    # callback runs once per recorded code object and call.  Both record a
+    # call the same way, written out in each rather than shared through a
+    # function: a Python call per recorded call was a tenth of the tracer's
+    # cost on 3.13 (callgrind), more below 3.11.  The recording takes no lock
+    # and appends _FIELDS plain values (see "The hot path" in the module
+    # docstring); the rest is worked out in trace().
 
-    def _settrace_hooks(self):
+    def _hooks(self):
+        """Return ``(global_trace, start)``: the settrace hook and the PY_START callback."""
         cache_get = self._cache.get
         skip = _SKIP
+        disable = _DISABLE
+        getframe = _getframe
+        local = self._local
+        raw_extend = self._raw.extend
+        recorded = self._recorded
+        anchor_of = self._anchor
         tracer = self
-        record = self._recorder()
 
         def global_trace(frame, event, arg):
             # Always None: no frame gets a local trace function, so no
-            # 'line' or 'return' events at all (the call stack is kept
-            # without them, see _unwind_to).
+            # 'line' or 'return' events at all (the call tree is rebuilt
+            # without them).
             code = frame.f_code
             info = cache_get(id(code))
             if info is skip or not tracer._active:
@@ -510,68 +558,74 @@ class Tracer(object):
                     info = tracer._classify(code, frame)
                     if info is skip:
                         return None
-                record(code, frame, info)
+                # -- the recording: the same in start() below.
+                try:
+                    thread_id = local.thread_id
+                except AttributeError:  # the first recorded call of a new thread
+                    thread_id = tracer._new_thread()
+                owner = info.owner
+                if owner is None:  # decided by the receiver's type
+                    owner = tracer._owner(info, code, frame)
+                caller = frame.f_back
+                if caller is None:
+                    raw_extend((id(frame), None, thread_id, info.index, owner, None, None))
+                    return None
+                caller_code = caller.f_code
+                if id(caller_code) in recorded:
+                    anchor = id(caller)
+                else:
+                    anchor = anchor_of(caller.f_back)
+                raw_extend((id(frame), anchor, thread_id, info.index, owner, caller_code, caller.f_lasti))
             except Exception as exc:
                 tracer._fail(exc)
             return None
 
-        return global_trace
-
-    # sys.setprofile ----------------------------------------------------------
-
-    def _profile_hook(self):
-        cache_get = self._cache.get
-        skip = _SKIP
-        tracer = self
-        record = self._recorder()
-
-        def profile(frame, event, arg):
-            # Only "call" matters: returns are not needed (see _unwind_to),
-            # and the C-call events are not Python frames.
-            if event != "call":
-                return
-            code = frame.f_code
-            info = cache_get(id(code))
-            if info is skip or not tracer._active:
-                return
-            try:
-                if info is None:
-                    info = tracer._classify(code, frame)
-                    if info is skip:
-                        return
-                record(code, frame, info)
-            except Exception as exc:
-                tracer._fail(exc)
-
-        return profile
-
-    def _monitoring_hooks(self):
-        """The PY_START callback, a closure for speed."""
-        cache_get = self._cache.get
-        skip = _SKIP
-        disable = _DISABLE
-        getframe = _getframe
-        tracer = self
-        record = self._recorder()
-
         def start(code, offset):
+            # No check of _active: set_events(tool, 0) in stop() and _fail()
+            # is what stops the callbacks, in every thread at once.
             info = cache_get(id(code))
             if info is skip:
                 return disable
-            if not tracer._active:
-                return None
             try:
                 frame = getframe(1)
                 if info is None:
                     info = tracer._classify(code, frame)
                     if info is skip:
                         return disable
-                record(code, frame, info)
+                # -- the recording: the same in global_trace() above.
+                try:
+                    thread_id = local.thread_id
+                except AttributeError:  # the first recorded call of a new thread
+                    thread_id = tracer._new_thread()
+                owner = info.owner
+                if owner is None:  # decided by the receiver's type
+                    owner = tracer._owner(info, code, frame)
+                caller = frame.f_back
+                if caller is None:
+                    raw_extend((id(frame), None, thread_id, info.index, owner, None, None))
+                    return None
+                caller_code = caller.f_code
+                if id(caller_code) in recorded:
+                    anchor = id(caller)
+                else:
+                    anchor = anchor_of(caller.f_back)
+                raw_extend((id(frame), anchor, thread_id, info.index, owner, caller_code, caller.f_lasti))
             except Exception as exc:
                 tracer._fail(exc)
             return None
 
-        return start
+        return global_trace, start
+
+    def _profile_hook(self):
+        global_trace = self._hooks()[0]
+
+        def profile(frame, event, arg):
+            # Only "call" matters: returns are not needed (see "The hot
+            # path"), and the C-call events are not Python frames.
+            if event == "call":
+                global_trace(frame, event, arg)
+
+        return profile
 
     # -- threads and forks ---------------------------------------------------
 
@@ -581,9 +635,9 @@ class Tracer(object):
 
         def start(thread_self, *args, **kwargs):
             if tracer._active:
-                call_id = tracer._current_call(_getframe(1))
-                if call_id is not None:
-                    tracer._pending_starts[thread_self] = call_id
+                point = tracer._start_point(_getframe(1))
+                if point is not None:
+                    tracer._pending_starts[thread_self] = point
             return original_start(thread_self, *args, **kwargs)
 
         start.__doc__ = original_start.__doc__
@@ -625,29 +679,28 @@ class Tracer(object):
     def _become_child(self):
         # In the forked child: the thread that forked goes on as the child's
         # only thread, with a fresh record; its calls are written at _exit.
-        started_by = self._current_call(_getframe(2))  # the caller of os.fork
-        parent_stack = list(getattr(self._local, "stack", None) or [])
+        # Its frames are the parent's, so the anchors of its calls resolve
+        # to the parent's calls before the fork.
+        start = self._start_point(_getframe(2))  # the caller of os.fork
         self._lock = threading.Lock()  # another thread may have held it at fork
         self._in_child = True
-        self._ids = itertools.count(_CHILD_BASE)
-        self._child_thread_first = len(self._thread_records)
+        self._split = len(self._raw) // _FIELDS
+        self._child_thread_first = len(self._threads)
         # Named by fork order, not pid, so that recording the same scenario
         # again gives the same trace (and the docs re-read nothing); the pid
         # is kept in the thread record.
-        self._register_thread("child-%d" % (len(self._children) + 1), "child", started_by)
-        self._local.stack = parent_stack
-        self._local.hop_from = None  # the parent records the fork's hop
+        self._register_thread("child-%d" % (len(self._children) + 1), "child", start)
 
     def _write_child(self):
         if self._child_dir is None:
             return
         try:
+            calls, threads, _ = self._build(list(self._raw), self._threads[self._child_thread_first:],
+                                            self._split, {})
             data = {
                 "pid": os.getpid(),
-                "calls": [
-                    c.to_dict() for c in self._materialize([r for r in self._raw if r[0] >= _CHILD_BASE])
-                ],
-                "threads": [t.to_dict() for t in self._thread_records[self._child_thread_first:]],
+                "calls": [c.to_dict() for c in calls],
+                "threads": [t.to_dict() for t in threads],
             }
             path = os.path.join(self._child_dir, "%d.json" % os.getpid())
             with open(path + ".tmp", "w") as stream:
@@ -681,17 +734,18 @@ class Tracer(object):
             shutil.rmtree(directory, ignore_errors=True)
 
     def _merge_child(self, data):
+        # After stop(): the parent records nothing more, so the child's calls
+        # and threads take the ids after the parent's (and earlier children's).
         call_map = {}
         thread_map = {}
         records = {}
         for t in data["threads"]:
-            new_id = len(self._thread_records)
+            new_id = len(self._threads) + len(self._merged_threads)
             thread_map[t["id"]] = new_id
             record = Thread.from_dict(dict(t, id=new_id))
             records[t["id"]] = record
-            self._thread_records.append(record)
-        base = next(self._ids)  # after stop(): no call takes ids any more
-        self._ids = itertools.count(base + len(data["calls"]))
+            self._merged_threads.append(record)
+        base = self._length // _FIELDS + len(self._merged)
         for offset, c in enumerate(data["calls"]):
             call_map[c["id"]] = base + offset
         for c in data["calls"]:
@@ -711,16 +765,18 @@ class Tracer(object):
             record = records[t["id"]]
             first = [call_map[c["id"]] for c in data["calls"] if c["thread"] == t["id"]]
             if record.started_by is not None:
-                self._hops.append(
+                self._merged_hops.append(
                     Hop(from_call=record.started_by, thread=record.id, first_call=first[0] if first else None)
                 )
-                self._spawned.setdefault(record.started_by, []).append(record.id)
+                self._merged_spawned.setdefault(record.started_by, []).append(record.id)
 
 
 _getframe = sys._getframe
 _CLASS_TYPES = _compat.CLASS_TYPES
 _CHILD_BASE = 1000000000  # ids in a forked child, renumbered when the parent merges
-_MISSING_OWNER = object()
+# A call's raw values: frame id, anchor id, thread id, _CodeInfo index, owner,
+# caller's code, caller's instruction offset.
+_FIELDS = 7
 
 
 def _receiver_type(info, frame):
@@ -735,33 +791,6 @@ def _receiver_type(info, frame):
     return _compat.receiver_class(receiver)
 
 
-def _unwind_to(stack, frame):
-    """Drop from *stack* the calls that have returned, given the running *frame*.
-
-    The tracer asks for no return events (half the callbacks, and on 2.7 /
-    3.6 the per-line events a local trace function would get).  Instead each
-    stack entry keeps ``(id(frame), code, call id)``, and when a new call
-    starts, the entries that are not among its callers have returned: the
-    nearest caller on the stack is the new call's parent, everything above
-    it goes.  A frame's id can be reused once it is freed, so an entry
-    matches only a live caller frame with the same id *and* code: a reused
-    id with the same code is a new call of that code, which was itself
-    recorded (and so already replaced the old entry) when it started.
-    """
-    while frame is not None:
-        fid = id(frame)
-        code = frame.f_code
-        index = len(stack) - 1
-        while index >= 0:
-            entry = stack[index]
-            if entry[0] == fid and entry[1] is code:
-                del stack[index + 1:]
-                return
-            index -= 1
-        frame = frame.f_back
-    del stack[:]
-
-
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -774,6 +803,21 @@ def _is_function_with(obj, code):
     return _compat.func_code(obj) is code if obj is not None and callable(obj) else False
 
 
+def _supplied(klass, name, code):
+    """The function of *code* that *klass*'s own ``__dict__`` holds as *name*, or None."""
+    value = vars(klass).get(name)
+    if value is None:
+        return None
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    elif isinstance(value, property):
+        for accessor in (value.fget, value.fset, value.fdel):
+            if _compat.func_code(accessor) is code:
+                return accessor
+        return None
+    return value if _compat.func_code(value) is code else None
+
+
 def _find_owner(cls, name, code):
     """The class in *cls*'s MRO whose ``__dict__`` holds the function of *code*."""
     from analysis.mro import linearize
@@ -783,20 +827,45 @@ def _find_owner(cls, name, code):
     except Exception:
         return None
     for klass in order:
-        value = vars(klass).get(name)
-        if value is None:
-            continue
-        func = value
-        if isinstance(value, (staticmethod, classmethod)):
-            func = value.__func__
-        elif isinstance(value, property):
-            func = None
-            for accessor in (value.fget, value.fset, value.fdel):
-                if _compat.func_code(accessor) is code:
-                    func = accessor
-        if func is not None and _compat.func_code(func) is code:
+        func = _supplied(klass, name, code)
+        if func is not None:
             return (_compat.class_qualname(klass), klass.__module__, _doc_line(func.__doc__))
     return None
+
+
+def _static_owner(module_globals, code, first_arg):
+    """``(owner, owner_module, doc)`` when *code* alone decides it, else None.
+
+    A plain function of the module has no owner.  A function that exactly
+    one class of the module holds, under its own name, is owned by that
+    class whatever the receiver: every MRO that reaches it finds that class
+    first, unless another class re-binds the same function object.  On
+    Python 3 the function's ``__qualname__`` must also name that class (it
+    was defined there, not assigned to it).  Anything else (a function held
+    by two classes, or by none and not a module global) is looked up per
+    receiver type through the MRO.
+    """
+    name = code.co_name
+    function = module_globals.get(name)
+    is_global = _is_function_with(function, code)
+    holders = []
+    for value in list(module_globals.values()):
+        if isinstance(value, _CLASS_TYPES) and not any(value is h for h, _ in holders):
+            func = _supplied(value, name, code)
+            if func is not None:
+                holders.append((value, func))
+    if not holders:
+        if is_global or first_arg is None:
+            return (None, None, _doc_line(function.__doc__) if is_global else "")
+        return None
+    if len(holders) > 1 or is_global:
+        return None
+    klass, func = holders[0]
+    owner = _compat.class_qualname(klass)
+    qualname = getattr(func, "__qualname__", None)  # None on Python 2
+    if qualname is not None and qualname != owner + "." + name:
+        return None
+    return (owner, klass.__module__, _doc_line(func.__doc__))
 
 
 _DISABLE = _MONITORING.DISABLE if _MONITORING is not None else None

@@ -1,7 +1,9 @@
 """analysis.trace: owners through the MRO, filters, hops, and leaving no trace behind."""
+import copy
 import json
 import sys
 import threading
+import time
 
 import pytest
 
@@ -179,13 +181,15 @@ def _method(self):
     return 1
 
 
-# Built by calling the metaclass: the same spelling on 2.7 and 3.
-Exploding = ExplodingMeta("Exploding", (object,), {"method": _method})
+# Built by calling the metaclass: the same spelling on 2.7 and 3.  _method is
+# both a module function and a method of Exploding, so its owner depends on
+# the receiver, and the tracer looks it up by the receiver's type.
+Exploding = ExplodingMeta("Exploding", (object,), {"_method": _method})
 
 
 def explode_midway():
     run_sample()
-    Exploding().method()  # the tracer's owner lookup raises here
+    Exploding()._method()  # the tracer's owner lookup raises here
     run_sample()  # not recorded: the tracer is off
 
 
@@ -306,3 +310,90 @@ def test_call_tree_without_return_events(kind):
         ("recurse", 3, 7),
         ("recurse", 4, 8),
     ]
+
+
+class Lender(object):
+    def lent(self):
+        """Defined here, and held by Borrower too."""
+        return 1
+
+
+class Borrower(object):
+    lent = Lender.__dict__["lent"]  # the same function object in a second class
+
+
+def lend_and_borrow():
+    Lender().lent()
+    Borrower().lent()
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_function_two_classes_hold_is_owned_through_the_receiver_mro(kind):
+    # The code alone cannot say which class supplies it: the receiver's MRO does.
+    trace = record(kind, lend_and_borrow)
+    assert [(c.qualname, c.owner_module) for c in trace.calls] == [
+        ("lend_and_borrow", None),
+        ("Lender.lent", HERE),
+        ("Borrower.lent", HERE),
+    ]
+    assert trace.calls[2].doc == "Defined here, and held by Borrower too."
+
+
+class Copied(object):
+    def __deepcopy__(self, memo):
+        return Copied()
+
+
+def copy_through_the_stdlib():
+    return copy.deepcopy([Copied()])
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_the_parent_is_the_nearest_recorded_caller(kind):
+    # copy.deepcopy runs Python frames of its own (not recorded) between the
+    # two recorded calls.
+    trace = record(kind, copy_through_the_stdlib)
+    top, hook = trace.calls
+    assert (top.qualname, top.depth, top.parent) == ("copy_through_the_stdlib", 0, None)
+    assert (hook.qualname, hook.depth, hook.parent) == ("Copied.__deepcopy__", 1, top.id)
+    assert hook.call_file.replace(".pyc", ".py").endswith("copy.py")
+
+
+def _make_functions(count):
+    namespace = {}
+    for i in range(count):
+        exec("def concurrent_%d():\n    return %d\n" % (i, i), globals(), namespace)
+    return [namespace["concurrent_%d" % i] for i in range(count)]
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_codes_met_at_once_in_many_threads_keep_their_names(kind, monkeypatch):
+    # Deciding about a new code takes a while (the module's classes are
+    # searched); a slow decision makes threads meet new codes at once, and
+    # each call must still be recorded as the function it ran.
+    original = trace_module._static_owner
+
+    def slow_static_owner(*args):
+        time.sleep(0.002)
+        return original(*args)
+
+    monkeypatch.setattr(trace_module, "_static_owner", slow_static_owner)
+    functions = _make_functions(8)
+    barrier = threading.Event()
+
+    def run(func):
+        barrier.wait(10)
+        func()
+
+    threads = [threading.Thread(target=run, args=(f,), name=f.__name__) for f in functions]
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        for t in threads:
+            t.start()
+        barrier.set()
+        for t in threads:
+            t.join(10)
+    trace = tracer.trace("x")
+    names = dict((t.id, t.name) for t in trace.threads)
+    recorded = sorted((names[c.thread], c.function) for c in trace.calls if c.function.startswith("concurrent_"))
+    assert recorded == sorted((f.__name__, f.__name__) for f in functions)
