@@ -16,6 +16,12 @@ with the untraced fastest round (see main() for why):
 ``analysis-settrace``
     (3.12+ only) the same tracer on sys.settrace, to show what
     sys.monitoring buys.
+``floor``
+    the least any tracer on the same hook pays: a callback that keeps only
+    the code object of each call into the same modules (filter decided once
+    per code object, ``DISABLE`` outside it on sys.monitoring), in every
+    thread.  ``analysis / floor`` is what recording owners, parents, call
+    sites, threads and hops costs on top of the hook itself.
 ``viztracer``, ``hunter``
     the two tools people use for the same question, filtered to the same
     files / modules, where they are installed for this interpreter.  They
@@ -97,6 +103,70 @@ class AnalysisTracer(object):
         self.tracer.stop()
         calls = len(self.tracer.trace("bench").calls)
         self.tracer = None
+        return calls
+
+
+class FloorTracer(object):
+    """The hook alone: keeps the code object of each call into MODULES."""
+
+    name = "floor"
+
+    def __init__(self, hook):
+        self.hook = hook
+        self.codes = None
+        self.saved = None
+        self.tool = None
+
+    def start(self):
+        wanted = frozenset(MODULES)
+        decided = {}
+        codes = self.codes = []
+        keep = codes.append
+        if self.hook == "sys.monitoring":
+            mon = sys.monitoring
+            disable = mon.DISABLE
+            getframe = sys._getframe
+
+            def on_start(code, offset):
+                ours = decided.get(id(code))  # a code object's hash is not cached
+                if ours is None:
+                    ours = decided[id(code)] = getframe(1).f_globals.get("__name__") in wanted
+                if not ours:
+                    return disable
+                keep(code)
+
+            self.tool = [i for i in (mon.PROFILER_ID, 3, 4, 5) if mon.get_tool(i) is None][0]
+            mon.use_tool_id(self.tool, "bench_trace floor")
+            mon.register_callback(self.tool, mon.events.PY_START, on_start)
+            mon.restart_events()
+            mon.set_events(self.tool, mon.events.PY_START)
+        else:
+            def on_call(frame, event, arg):
+                code = frame.f_code
+                ours = decided.get(id(code))
+                if ours is None:
+                    ours = decided[id(code)] = frame.f_globals.get("__name__") in wanted
+                if ours:
+                    keep(code)
+
+            self.saved = sys.gettrace()
+            threading.settrace(on_call)
+            sys.settrace(on_call)
+
+    def stop(self):
+        if self.hook == "sys.monitoring":
+            mon = sys.monitoring
+            mon.set_events(self.tool, 0)
+            mon.register_callback(self.tool, mon.events.PY_START, None)
+            mon.free_tool_id(self.tool)
+        else:
+            sys.settrace(self.saved)
+            threading.settrace(None)
+        # Keyed by id(): a code object compiled at run time and freed can
+        # leave its id to another one, and the floor may then miss a call,
+        # which only makes it cheaper (analysis.trace keeps every code it
+        # has seen alive instead).
+        calls, self.codes = len(self.codes), None
         return calls
 
 
@@ -196,7 +266,7 @@ def main():
     report = benchlib.Report("trace", quick=args.quick)
     requests = 100 if args.quick else 2000
     rounds = 1 if args.quick else 7
-    impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER)]
+    impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER), FloorTracer(DEFAULT_TRACER)]
     if DEFAULT_TRACER == "sys.monitoring":
         impls.append(AnalysisTracer("analysis-settrace", "sys.settrace"))
     versions = {}
@@ -258,6 +328,7 @@ def main():
     for impl in impls[1:]:
         target = _target() if impl.name == "analysis" else None
         report.ratio(metric, impl.name, "untraced", target=target)
+    report.ratio(metric, "analysis", "floor")
     for other in ("viztracer", "hunter"):
         if other in times:
             report.ratio(metric, "analysis", other, target=("<", 1))
