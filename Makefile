@@ -17,6 +17,7 @@ test:
 # BENCH_ARGS passes options on, e.g. make bench BENCH_ARGS="--only server --pythons 3.13".
 bench:
 	@bash .ci/apt.sh wrk:wrk curl:curl || echo "make bench: the HTTP benchmark will say it was skipped"
+	@bash .ci/bench-tools.sh || echo "make bench: the tracer benchmark will say what it skipped"
 	@bin=$$(bash .ci/tools.sh) && "$$bin/python" benchmarks/run.py $(BENCH_ARGS)
 
 # Sets itself up (Graphviz, .venv-docs), records traces and probes under every

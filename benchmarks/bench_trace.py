@@ -26,9 +26,9 @@ with the untraced fastest round (see main() for why):
     the two tools people use for the same question, filtered to the same
     files / modules, where they are installed for this interpreter.  They
     are found in the interpreter's site-packages or in the checkout's
-    ``.venv-analysis/pyXY`` (made with ``python3.X -m venv
-    .venv-analysis/py3X && .venv-analysis/py3X/bin/pip install viztracer
-    hunter``); where they are not, they are skipped with the reason.
+    ``.venv-analysis/pyXY``, which ``make bench`` fills from
+    ``benchmarks/requirements-tracers.txt`` (``.ci/bench-tools.sh``); where
+    they are not, they are skipped with the reason.
 
 Targets (issue 3): analysis/untraced <= 1.15 on 3.12/3.13, <= 1.4 on
 3.6-3.11, <= 1.8 on 2.7, and below viztracer and hunter in the same run.
