@@ -492,10 +492,25 @@ class Tracer(object):
         self._local.thread_id = thread_id
         return thread_id
 
-    def _new_thread(self):
+    def _first_call(self, code, frame, info):
+        """Register the calling thread and record its first call.
+
+        Nothing above it in this thread is a recorded call (it would have
+        registered the thread), so it has no parent, and the anchor is not
+        looked for: that walk would make frame objects for the thread's
+        bootstrap frames, on every request of a thread-per-request server.
+        """
         current = threading.current_thread()
         with self._lock:
-            return self._register_thread(current.name, None, self._pending_starts.pop(current, None))
+            thread_id = self._register_thread(current.name, None, self._pending_starts.pop(current, None))
+        owner = info.owner
+        if owner is None:
+            owner = self._owner(info, code, frame)
+        caller = frame.f_back
+        if caller is None:
+            self._raw.extend((id(frame), None, thread_id, info.index, owner, None, None))
+        else:
+            self._raw.extend((id(frame), None, thread_id, info.index, owner, caller.f_code, caller.f_lasti))
 
     def _anchor(self, frame):
         """The id of the nearest frame from *frame* up whose code is recorded, or None."""
@@ -558,7 +573,8 @@ class Tracer(object):
                 try:
                     thread_id = local.thread_id
                 except AttributeError:  # the first recorded call of a new thread
-                    thread_id = tracer._new_thread()
+                    tracer._first_call(code, frame, info)
+                    return None
                 owner = info.owner
                 if owner is None:  # decided by the receiver's type
                     owner = tracer._owner(info, code, frame)
@@ -592,7 +608,8 @@ class Tracer(object):
                 try:
                     thread_id = local.thread_id
                 except AttributeError:  # the first recorded call of a new thread
-                    thread_id = tracer._new_thread()
+                    tracer._first_call(code, frame, info)
+                    return None
                 owner = info.owner
                 if owner is None:  # decided by the receiver's type
                     owner = tracer._owner(info, code, frame)
