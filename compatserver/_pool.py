@@ -9,70 +9,80 @@ stdlib ``ThreadingTCPServer`` reaches about half the throughput of a plain
 accept loop (0.49x on 2.7, 0.61x on 3.7, 0.51x on 3.13).  ``ThreadPoolMixIn``
 keeps a bounded set of worker threads alive instead.
 
-Leader/follower
----------------
+Workers accept for themselves
+-----------------------------
 A pool that accepts in one thread and hands each request to a worker puts a
 second thread wake-up (and a GIL transfer) on every request's critical path,
-measured at about 20-25 us a request.  So the workers accept for
-themselves.  One worker at a time, the *leader*, waits in
-``poll()`` on the listening socket and on the loop's wake-up pipe (the
-self-pipe of :mod:`compatserver._wait` that :meth:`shutdown` writes to).  When
-a connection comes, it accepts it, passes the lead on, and handles the
-request itself: the request never changes threads, and the next leader's
-wake-up happens while the request is being handled.  The lead goes to the
-first of:
+measured at about 20-25 us a request; so does a *leader/follower* pool, where
+one worker waits on the socket and wakes the next one when it accepts (this
+module's previous design, 0.82-0.89x a raw accept loop).  So every idle
+worker waits in a blocking ``accept()`` (``get_request()``) on the listening
+socket itself, while :meth:`serve_forever` runs.  The kernel wakes one of them
+for each connection (Linux exactly one: a wait in ``accept()`` is
+exclusive, unlike one in ``poll()``), and that worker handles the request itself: a
+request never changes threads, nothing is handed over, and an idle worker
+costs nothing until a connection comes.  When the last worker waiting in
+``accept()`` takes a connection, it starts a new one (workers start lazily, up
+to ``pool_size``), so a sequential client is served by two threads taking
+turns.
 
-- an idle worker (a *follower*).  Followers wait on a stack, the most
-  recently idle first (its stack and caches are warm), each blocked on its
-  own *wakeup* lock: the leader releases it.  A ``Condition`` would
-  allocate a lock and run a dozen lines of Python per wait;
-- a worker closing its last connection (``shutdown_request()`` marks it):
-  it takes the lead when it is done, in a moment, without any wake-up.  A
-  sequential client is served by two threads taking turns;
-- a new worker, up to ``pool_size`` (workers start lazily);
-- with ``pool_size`` workers busy, the :meth:`serve_forever` loop.
-
-Only one thread ever waits on the listening socket, so a connection wakes one
-thread, never a herd.  The thread that runs :meth:`serve_forever` never
-handles a request: while a worker leads it waits on the wake-up pipe alone
-(for :meth:`shutdown`, for the lead coming back, and ``poll_interval`` for
-:meth:`service_actions`), so :meth:`shutdown` makes it return at once
-whatever the handlers do, and it runs signal handlers as any loop does.
+The thread that runs :meth:`serve_forever` never handles a request.  It waits
+on the loop's wake-up pipe (the self-pipe of :mod:`compatserver._wait` that
+:meth:`shutdown` writes to), ``poll_interval`` at a time for
+:meth:`service_actions`, so :meth:`shutdown` makes it return at once whatever
+the handlers do, and it runs signal handlers as any loop does.  A blocked
+``accept()`` is not woken by the pipe, nor on Linux by closing the socket, so
+when the loop ends (and in :meth:`server_close`) each worker still waiting
+in ``accept()`` gets a *wake-up connection* (a datagram for a datagram
+server): made from a socket of ours to the server's own address, recognised
+by its client address, and closed unseen by the handler and by
+``verify_request()``.  The accept queue is first in, first out, so a
+connection that was already waiting is accepted (and served) before the
+wake-up connection behind it; those that come after stay in the listen
+backlog for the next :meth:`serve_forever`, as with any socketserver.
 
 Backpressure
 ------------
-When every worker is busy the loop holds the lead: it accepts and queues the
-requests, as many as ``queue_size``, and gives each to a worker as one
-becomes free (a worker that finishes takes the next queued request before
-anything else).  With ``queue_size`` requests queued it blocks in
-:meth:`process_request` until a worker takes one, and accepts nothing
+When every worker is busy, nobody waits in ``accept()``: the
+:meth:`serve_forever` loop takes over, waits on the listening socket too,
+accepts and queues the requests, as many as ``queue_size``, and gives each to
+a worker as one becomes free (a worker that finishes takes the next queued
+request before anything else).  With ``queue_size`` requests queued it blocks
+in :meth:`process_request` until a worker takes one, and accepts nothing
 meanwhile: the burst waits in the kernel's listen backlog
 (``request_queue_size``) and then in the clients' SYN retries, which costs no
 memory and no descriptors in this process.  A worker that finds the queue
-empty again goes back to the stack and wakes the loop, which hands it the
-lead.  :meth:`shutdown` releases a blocked loop at once: the request it
-holds, and any it accepts before it notices the shutdown (usually none, a
-few at most), are queued beyond the bound rather than dropped: an accepted
-request is always served.  :meth:`process_request` called outside a leader
-(:meth:`handle_request`, an override's own thread) takes the same path.
+empty again parks and wakes the loop, which sends it (and any other parked
+worker) back to ``accept()`` and stops accepting itself.  :meth:`shutdown`
+releases a blocked loop at once: the request it holds, and any it accepts
+before it notices the shutdown (usually none, a few at most), are queued
+beyond the bound rather than dropped: an accepted request is always served.
+:meth:`process_request` called outside a worker (:meth:`handle_request`, an
+override's own thread) takes the same path.
 
 A worker leaves the pool when the server is closed and the queue is empty,
 or when a handler raises an exception that is not an :exc:`Exception`
 (``SystemExit``, ``KeyboardInterrupt``: the thread ends as a
-``ThreadingMixIn`` thread would; a replacement takes over the queue, and the
-loop the lead).
+``ThreadingMixIn`` thread would; a replacement takes over the queue, or the
+wait in ``accept()``).
 
-Every wait but the loop's is untimed: followers block in ``Lock.acquire()``,
-the leader in ``poll()``, and the loop, when the queue is full, in
-``Condition.wait()``.  On Python 2 a timed lock wait is a sleep-and-poll
-loop (up to 50 ms between polls) that would add that latency to wake-ups.
-The price, on Python 2 only: a loop running in the main thread and blocked
-on a full queue runs signal handlers once a worker frees a slot; Python 3
-runs them during the wait.
+Parked workers block in ``Lock.acquire()`` and the loop, when the queue is
+full, in ``Condition.wait()``, both untimed: on Python 2 a timed lock wait is
+a sleep-and-poll loop (up to 50 ms between polls) that would add that latency
+to wake-ups.  The price, on Python 2 only: a loop running in the main thread
+and blocked on a full queue runs signal handlers once a worker frees a slot;
+Python 3 runs them during the wait.  On Python 2 a signal that interrupts a
+worker's ``accept()`` makes it accept again (Python 3 retries by itself,
+PEP 475).
 """
 import collections
+import itertools
 import multiprocessing
+import os
+import shutil
 import socket
+import sys
+import tempfile
 import threading
 
 from ._compat import HAS_UNIX, monotonic
@@ -128,9 +138,10 @@ class ThreadPoolMixIn(object):
       :meth:`server_close` waits, in seconds; the workers it stops waiting
       for still finish the queue in the background.
 
-    The workers take turns to accept (leader/follower, see the module's
-    documentation); the :meth:`serve_forever` thread accepts only while
-    every worker is busy, and never handles a request.
+    Idle workers wait in ``accept()`` themselves and handle what they
+    accept (see the module's documentation); the :meth:`serve_forever`
+    thread accepts only while every worker is busy, and never handles a
+    request.
 
     The same error semantics as ``ThreadingMixIn``: an ``Exception`` from
     the handler goes to ``handle_error()`` and the worker goes on;
@@ -150,27 +161,28 @@ class ThreadPoolMixIn(object):
     block_on_close_timeout = None
 
     def __init__(self, *args, **kwargs):
-        # All guarded by _pool_lock: requests waiting for a worker, the idle
-        # workers (a stack), every live worker, whether server_close() has
-        # run, whether shutdown() has released a blocked accept loop, how
-        # many threads wait in process_request() for a free slot; and while
-        # a loop runs: who holds the lead (see _pool_pass_lead), the loop's
-        # wake-up pipe, the leaders' poller, and whether a worker is inside
-        # the wait on the listening socket.
+        # All guarded by _pool_lock: requests waiting for a worker, the
+        # parked workers (a stack), every live worker, how many workers wait
+        # in get_request() (or are on their way there), whether the loop runs
+        # and whether it accepts itself (every worker busy), its wake-up
+        # pipe, the wake-up connections sent and not yet accepted (by client
+        # address), whether server_close() has run, whether shutdown() has
+        # released a blocked accept loop, and how many threads wait in
+        # process_request() for a free slot.
         self._pool_lock = lock = threading.Lock()
         self._pool_not_full = threading.Condition(lock)
-        self._pool_left_wait = threading.Condition(lock)
         self._pool_queue = collections.deque()
         self._pool_idle = []
         self._pool_workers = set()
         self._pool_started = 0
+        self._pool_acceptors = 0
+        self._pool_serving = False
+        self._pool_loop_accepts = False
+        self._pool_wakeup = None
+        self._pool_pills = {}
         self._pool_accept_waiting = 0
         self._pool_closing = False
         self._pool_released = False
-        self._pool_leader = None
-        self._pool_wakeup = None
-        self._pool_poller = None
-        self._pool_polling = False
         super(ThreadPoolMixIn, self).__init__(*args, **kwargs)
 
     # Methods for the caller.
@@ -178,13 +190,13 @@ class ThreadPoolMixIn(object):
     def shutdown(self):
         """Stop the :meth:`serve_forever` loop and wait until it has stopped.
 
-        The worker leading waits on the listening socket and on the loop's
-        wake-up pipe, so it stops accepting at once too.  The loop is woken
-        even while it waits for a free queue slot; the request it holds then
-        joins the queue beyond ``queue_size`` rather than being dropped (so
-        do any it accepts before it notices the shutdown).  Queued and
-        running requests are not abandoned: the workers go on with them
-        until :meth:`server_close`.  ``shutdown()`` does not wait for the
+        The workers waiting in ``accept()`` get a wake-up connection each,
+        so they stop accepting at once too.  The loop is woken even while
+        it waits for a free queue slot; the request it holds then joins the
+        queue beyond ``queue_size`` rather than being dropped (so do any it
+        accepts before it notices the shutdown).  Queued and running
+        requests are not abandoned: the workers go on with them until
+        :meth:`server_close`.  ``shutdown()`` does not wait for the
         handlers.
 
         May be extended, do not override.
@@ -204,47 +216,39 @@ class ThreadPoolMixIn(object):
 
         May be extended, do not override.
         """
-        super(ThreadPoolMixIn, self).server_close()
         with self._pool_lock:
             self._pool_closing = True
             self._pool_not_full.notify_all()
+            # Before the socket closes: closing it does not wake a blocked
+            # accept() on Linux.
+            self._pool_wake_acceptors()
             idle, self._pool_idle[:] = self._pool_idle[:], []
             for worker in idle:
                 worker.item = None
                 worker.wakeup.release()
-        if not self.block_on_close:
-            return
-        timeout = self.block_on_close_timeout
-        deadline = None if timeout is None else monotonic() + timeout
-        current = threading.current_thread()
-        while True:
-            # Again until none is left: a worker ended by SystemExit starts
-            # a replacement when requests are still queued.
+        try:
+            super(ThreadPoolMixIn, self).server_close()
+            if self.block_on_close:
+                self._pool_join()
+        finally:
             with self._pool_lock:
-                threads = [w for w in self._pool_workers if w is not current]
-            if not threads:
-                return
-            for thread in threads:
-                if deadline is None:
-                    thread.join()
-                else:
-                    left = deadline - monotonic()
-                    if left <= 0:
-                        return
-                    thread.join(left)
+                pills = list(self._pool_pills.values())
+                self._pool_pills.clear()
+            for pill in pills:
+                pill.close()
 
     def pool_stats(self):
         """Return a dict: ``workers``, ``idle``, ``queued``, ``started``.
 
-        The worker threads alive, how many of them wait for a request (the
-        followers, and the leader while it waits on the listening socket),
+        The worker threads alive, how many of them wait for a request (in
+        ``accept()``, or parked while no :meth:`serve_forever` loop runs),
         the requests waiting for a worker, and how many workers were started
         since the server was created.  For monitoring and tests.
         """
         with self._pool_lock:
             return {
                 "workers": len(self._pool_workers),
-                "idle": len(self._pool_idle) + self._pool_polling,
+                "idle": len(self._pool_idle) + self._pool_acceptors,
                 "queued": len(self._pool_queue),
                 "started": self._pool_started,
             }
@@ -271,8 +275,8 @@ class ThreadPoolMixIn(object):
         """Called to shutdown and close an individual request.
 
         In a worker, it first marks the worker as about to be free: a
-        request accepted while the connection closes is then led and
-        handled by this worker rather than by a new thread.
+        request queued while the connection closes then waits for this
+        worker rather than starting a new thread.
 
         May be extended, do not override.
         """
@@ -284,25 +288,20 @@ class ThreadPoolMixIn(object):
     def process_request(self, request, client_address):
         """Handle the request in a worker thread.
 
-        Called by the worker that accepted the request (the leader), it
-        passes the lead on to another worker, then handles the request
-        itself (:meth:`process_request_thread`).  Called by any other thread
-        (the :meth:`serve_forever` loop while every worker is busy,
+        Called by the worker that accepted the request, it handles it there
+        and then (:meth:`process_request_thread`).  Called by any other
+        thread (the :meth:`serve_forever` loop while every worker is busy,
         :meth:`handle_request`), it gives the request to a worker, or queues
         it, and waits while ``queue_size`` requests are queued.
 
         May be extended, do not override.
         """
         current = threading.current_thread()
-        if self._pool_leader is current:
-            with self._pool_lock:
-                leading = self._pool_leader is current
-                if leading:
-                    self._pool_pass_lead(current)
-            if leading:
-                current.handling = True
-                self.process_request_thread(request, client_address)
-                return
+        if getattr(current, "accepted_for", None) is self:
+            current.accepted_for = None
+            current.handling = True
+            self.process_request_thread(request, client_address)
+            return
         item = (request, client_address)
         with self._pool_lock:
             while True:
@@ -337,29 +336,28 @@ class ThreadPoolMixIn(object):
     # Internals.
 
     def _serve_until_stopped(self, wakeup, poll_interval):
-        # The serve_forever() loop.  It accepts only while it holds the lead
-        # (no worker is free to), and otherwise waits on its wake-up pipe
-        # alone: for shutdown(), for a worker handing the lead back, and for
-        # poll_interval (service_actions()).
+        # The serve_forever() loop.  The workers accept; the loop waits on
+        # its wake-up pipe (shutdown(), a worker parking while the loop
+        # accepts) and poll_interval (service_actions()), and on the
+        # listening socket too only while every worker is busy.
         wake_fd = wakeup.read_fd
         accepting = Poller()
         accepting.register(self.fileno(), READ_EVENTS)
         accepting.register(wake_fd, READ_EVENTS)
         waiting = Poller()
         waiting.register(wake_fd, READ_EVENTS)
-        leaders = Poller()
-        leaders.register(self.fileno(), READ_EVENTS)
-        leaders.register(wake_fd, READ_EVENTS)
         lock = self._pool_lock
         with lock:
             self._pool_released = False
             self._pool_wakeup = wakeup
-            self._pool_poller = leaders
-            self._pool_leader = _LOOP
-            self._pool_promote()
+            self._pool_serving = True
+            # Workers start lazily: with none, the loop accepts the first
+            # request and starts one for it.
+            self._pool_loop_accepts = True
+            self._pool_back_to_accept()
         try:
             while not self._loop_stop:
-                poller = accepting if self._pool_leader is _LOOP else waiting
+                poller = accepting if self._pool_loop_accepts else waiting
                 ready = wait_for(poller, poll_interval)
                 # bpo-35017: shutdown() during the wait: no more requests.
                 if self._loop_stop:
@@ -367,138 +365,147 @@ class ThreadPoolMixIn(object):
                 incoming = False
                 for fd, events in ready:
                     if fd == wake_fd:
-                        # A worker handed the lead back or became idle.
-                        # Drained under the lock, before the lead is passed
-                        # on: a leader must never find a byte left over.
+                        # Drained under the lock: a worker that parks after
+                        # this writes a new byte.
                         with lock:
                             wakeup.drain()
-                            self._pool_promote()
+                            self._pool_back_to_accept()
                     elif events & POLLNVAL:
                         return
                     else:
                         incoming = True
-                # The lead may have just gone to a worker: then that worker
-                # accepts the connection, not both of us.
-                if incoming and self._pool_leader is _LOOP:
+                # A parked worker may just have been sent back to accept():
+                # then it takes the connection, not both of us.
+                if incoming and self._pool_loop_accepts:
                     self._handle_request_noblock()
                 self.service_actions()
         finally:
             with lock:
-                self._pool_leader = None
-                if self._pool_polling:
-                    # The byte of shutdown() may have been drained above.
-                    wakeup.wake()
-                    while self._pool_polling:
-                        self._pool_left_wait.wait()
+                self._pool_serving = False
+                self._pool_loop_accepts = False
                 self._pool_wakeup = None
-                self._pool_poller = None
+                self._pool_wake_acceptors()
 
-    def _pool_promote(self):
-        # Called with the lock held.  The loop holds the lead: give it to an
-        # idle worker, which accepts the next request and handles it itself.
-        if self._pool_leader is _LOOP and self._pool_idle and not self._pool_queue:
-            worker = self._pool_idle.pop()
-            self._pool_leader = worker
-            worker.item = _LEAD
-            worker.wakeup.release()
+    def _pool_back_to_accept(self):
+        # Called with the lock held by the loop.  Parked workers go back to
+        # accept(), and the loop stops accepting.  Only the loop does this,
+        # between two of its own accepts, so the two never wait on the
+        # listening socket for the same connection.
+        if self._pool_loop_accepts and self._pool_idle and not self._pool_queue:
+            idle, self._pool_idle[:] = self._pool_idle[:], []
+            for worker in idle:
+                self._pool_acceptors += 1
+                worker.item = _ACCEPT
+                worker.wakeup.release()
+            self._pool_loop_accepts = False
 
-    def _pool_pass_lead(self, worker):
-        # Called with the lock held by the leader that has just accepted a
-        # request, before it handles it.  The lead goes to the first of: an
-        # idle worker (woken; its wake-up is off the request's critical
-        # path); a worker closing its last connection (_PENDING: it takes the
-        # lead when it is done, without a wake-up); a new worker; or, with
-        # pool_size workers busy, the serve_forever() loop, which queues
-        # what it accepts.  (The leader's own mark is stale, from a request
-        # it rejected: it is not about to be free, it is about to handle.)
-        worker.finishing = False
-        if self._loop_stop:
-            self._pool_leader = _LOOP
-        elif self._pool_idle:
-            follower = self._pool_idle.pop()
-            self._pool_leader = follower
-            follower.item = _LEAD
-            follower.wakeup.release()
-        elif any(w.finishing for w in self._pool_workers if w is not worker):
-            self._pool_leader = _PENDING
-        elif len(self._pool_workers) < self.pool_size:
+    def _pool_check_acceptors(self):
+        # Called with the lock held whenever a worker leaves accept() or
+        # takes a queued request instead of going back there.
+        if (self._pool_serving and not self._pool_closing
+                and not self._pool_acceptors and not self._pool_loop_accepts):
+            self._pool_need_acceptor()
+
+    def _pool_need_acceptor(self):
+        # Called with the lock held while the loop runs, when no worker is
+        # left in accept(): a worker closing its connection goes back there
+        # in a moment (a sequential client's next connection often comes
+        # first); otherwise start one, or, with pool_size workers busy, let
+        # the loop accept.
+        if self._pool_finishing():
+            return
+        if len(self._pool_workers) < self.pool_size:
+            self._pool_acceptors += 1
             try:
-                self._pool_leader = self._pool_start_worker(_LEAD)
+                self._pool_start_worker(_ACCEPT)
             except BaseException:
-                self._pool_lead_to_loop()
+                self._pool_acceptors -= 1
+                self._pool_loop_accepts = True
+                self._pool_wakeup.wake()
                 raise
         else:
-            self._pool_lead_to_loop()
-
-    def _pool_lead_to_loop(self):
-        # Called with the lock held.  The loop accepts from now on, until it
-        # finds an idle worker to give the lead to.
-        self._pool_leader = _LOOP
-        if self._pool_wakeup is not None:
+            self._pool_loop_accepts = True
             self._pool_wakeup.wake()
 
-    def _pool_lead(self, worker):
-        # Lead until the lead is passed on: wait on the listening socket and
-        # on the loop's wake-up pipe, accept, pass the lead on (in
-        # process_request()), handle the request.  An override of
-        # process_request() that does not call ours keeps the lead.
-        lock = self._pool_lock
-        while True:
-            with lock:
-                if self._pool_leader is not worker:
-                    return
-                if self._loop_stop:
-                    self._pool_leader = _LOOP
-                    return
-                poller = self._pool_poller
-                self._pool_polling = True
+    def _pool_wake_acceptors(self):
+        # Called with the lock held once the workers must stop accepting:
+        # one wake-up connection for each worker in accept() that has none
+        # waiting for it yet.  (A worker that took a real connection instead
+        # leaves its wake-up connection to the next one that accepts.)
+        for _ in range(self._pool_acceptors - len(self._pool_pills)):
             try:
-                ready = wait_for(poller, None)
-            finally:
-                with lock:
-                    self._pool_polling = False
-                    if self._pool_leader is not worker:
-                        # The loop is ending and waits for us.
-                        self._pool_left_wait.notify_all()
-            if not ready:
-                continue
-            wake_fd = self._pool_wakeup_fd(ready)
-            if wake_fd is not None:
-                with lock:
-                    if self._pool_leader is worker:
-                        # shutdown(), or the listening socket closed (the
-                        # loop, woken, then finds POLLNVAL itself).
-                        if wake_fd is _CLOSED:
-                            self._pool_lead_to_loop()
-                        else:
-                            self._pool_leader = _LOOP
+                pill = _Pill(self.socket)
+            except (socket.error, ValueError):
+                # The socket is closed, or its address cannot be reached:
+                # on Linux, shutting it down wakes accept().
+                try:
+                    self.socket.shutdown(socket.SHUT_RDWR)
+                except (socket.error, ValueError):
+                    pass
                 return
-            self._handle_request_noblock()
+            self._pool_pills[pill.key] = pill
 
-    def _pool_wakeup_fd(self, ready):
-        # Anything but the listening socket being readable ends the lead.
-        wakeup = self._pool_wakeup
-        for fd, events in ready:
-            if events & POLLNVAL:
-                return _CLOSED
-            if wakeup is None or fd == wakeup.read_fd:
-                return fd
-        return None
+    def _pool_accept(self, worker):
+        # A worker waits in accept() until it takes a request, then handles
+        # it.  It was counted in _pool_acceptors by whoever sent it here.
+        lock = self._pool_lock
+        counted = True
+        try:
+            while True:
+                try:
+                    request, client_address = self.get_request()
+                except socket.error:
+                    # EINTR on Python 2, a connection reset before it was
+                    # accepted, the socket closed: accept again while serving.
+                    with lock:
+                        if self._pool_serving and not self._pool_closing:
+                            continue
+                        counted = False
+                        self._pool_acceptors -= 1
+                    return
+                with lock:
+                    counted = False
+                    self._pool_acceptors -= 1
+                    pill = self._pool_pills.pop(_address_key(client_address), None)
+                    if pill is None:
+                        self._pool_check_acceptors()
+                    elif self._pool_serving and not self._pool_closing:
+                        counted = True
+                        self._pool_acceptors += 1
+                if pill is None:
+                    break
+                pill.close()
+                if self.socket_type == socket.SOCK_STREAM:
+                    request.close()
+                if not counted:
+                    return
+        finally:
+            if counted:
+                with lock:
+                    self._pool_acceptors -= 1
+                    self._pool_check_acceptors()
+        worker.accepted_for = self
+        try:
+            self._pool_dispatch(request, client_address, worker)
+        finally:
+            worker.accepted_for = None
 
     def _handle_request_noblock(self):
         """Handle one request, without blocking.
 
         As in :class:`BaseServer`, except that an exception raised by
-        ``verify_request()`` goes to ``handle_error()`` too, and that a
-        request is shut down once: a worker that has begun to handle it
-        (in :meth:`process_request_thread`) shuts it down itself.
+        ``verify_request()`` goes to ``handle_error()`` too.
         """
         try:
             request, client_address = self.get_request()
         except socket.error:
             return
-        current = threading.current_thread()
-        worker = current if self._pool_leader is current else None
+        self._pool_dispatch(request, client_address, None)
+
+    def _pool_dispatch(self, request, client_address, worker):
+        # verify_request() and process_request(), shutting the request down
+        # once: a worker that has begun to handle it (in
+        # process_request_thread()) shuts it down itself.
         if worker is not None:
             worker.handling = False
         try:
@@ -540,6 +547,26 @@ class ThreadPoolMixIn(object):
             raise
         return worker
 
+    def _pool_join(self):
+        timeout = self.block_on_close_timeout
+        deadline = None if timeout is None else monotonic() + timeout
+        current = threading.current_thread()
+        while True:
+            # Again until none is left: a worker ended by SystemExit starts
+            # a replacement when requests are still queued.
+            with self._pool_lock:
+                threads = [w for w in self._pool_workers if w is not current]
+            if not threads:
+                return
+            for thread in threads:
+                if deadline is None:
+                    thread.join()
+                else:
+                    left = deadline - monotonic()
+                    if left <= 0:
+                        return
+                    thread.join(left)
+
     def _pool_work(self, worker):
         lock = self._pool_lock
         queue = self._pool_queue
@@ -547,8 +574,8 @@ class ThreadPoolMixIn(object):
         item, worker.item = worker.item, None
         try:
             while item is not None:
-                if item is _LEAD:
-                    self._pool_lead(worker)
+                if item is _ACCEPT:
+                    self._pool_accept(worker)
                 else:
                     self.process_request_thread(*item)
                 item = None
@@ -558,18 +585,18 @@ class ThreadPoolMixIn(object):
                         item = queue.popleft()
                         if self._pool_accept_waiting:
                             self._pool_not_full.notify()
-                        if self._pool_leader is _PENDING:
-                            self._pool_lead_to_loop()
+                        self._pool_check_acceptors()
                         continue
                     if self._pool_closing:
                         return
-                    if self._pool_leader is _PENDING:
-                        self._pool_leader = worker
-                        item = _LEAD
+                    if self._pool_serving and not self._pool_loop_accepts:
+                        self._pool_acceptors += 1
+                        item = _ACCEPT
                         continue
                     idle.append(worker)
-                    if self._pool_leader is _LOOP and self._pool_wakeup is not None:
-                        # The loop gives the lead to an idle worker.
+                    if self._pool_loop_accepts:
+                        # The loop sends us back to accept() and stops
+                        # accepting itself.
                         self._pool_wakeup.wake()
                 worker.wakeup.acquire()
                 item, worker.item = worker.item, None
@@ -577,10 +604,6 @@ class ThreadPoolMixIn(object):
             with lock:
                 worker.finishing = False
                 self._pool_workers.discard(worker)
-                if self._pool_leader is worker or self._pool_leader is _PENDING:
-                    # Ended by SystemExit or KeyboardInterrupt while it led,
-                    # or while the lead waited for it.
-                    self._pool_lead_to_loop()
                 # Ended by SystemExit or KeyboardInterrupt from a handler:
                 # what is queued must not wait for the next request.  (Idle
                 # workers exist only while the queue is empty.)
@@ -591,22 +614,80 @@ class ThreadPoolMixIn(object):
                     queue.popleft()
                     if self._pool_accept_waiting:
                         self._pool_not_full.notify()
+                else:
+                    self._pool_check_acceptors()
 
 
-#: Who may hold the lead besides a worker: the serve_forever() loop, or "the
-#: next worker that finishes its request".
-_LOOP = "the serve_forever() loop"
-_PENDING = "the next worker to finish"
-#: A worker's item that makes it the leader.
-_LEAD = "lead"
-#: _pool_wakeup_fd(): the listening socket is closed.
-_CLOSED = "closed"
+#: A worker's item that sends it to accept().
+_ACCEPT = "accept"
+
+
+def _address_key(address):
+    # (host, port) of an IP address (IPv6 adds flow info and scope id);
+    # a Unix socket's name as it is.
+    if isinstance(address, tuple):
+        return address[:2]
+    return address
+
+
+class _Pill(object):
+    """A wake-up connection (a datagram for a datagram server) to *server_socket*.
+
+    Made from a socket bound to an address of its own, so that the worker
+    that accepts it knows it by its client address (:attr:`key`).
+    """
+
+    _count = itertools.count()
+
+    def __init__(self, server_socket):
+        family, kind = server_socket.family, server_socket.type
+        target = server_socket.getsockname()
+        self.tmpdir = None
+        self.sock = sock = socket.socket(family, kind)
+        try:
+            if family == getattr(socket, "AF_UNIX", None):
+                name = "compatserver-wakeup-%d-%d" % (os.getpid(), next(self._count))
+                if sys.platform.startswith("linux"):
+                    sock.bind("\0" + name)  # the abstract namespace: no file
+                else:
+                    self.tmpdir = tempfile.mkdtemp(prefix="cs-")
+                    sock.bind(os.path.join(self.tmpdir, name))
+            else:
+                host = target[0]
+                if host in ("", "0.0.0.0"):
+                    host = "127.0.0.1"
+                elif host == "::":
+                    host = "::1"
+                target = (host,) + tuple(target[1:])
+                sock.bind((host, 0))
+            sock.settimeout(_PILL_TIMEOUT)
+            if kind == socket.SOCK_STREAM:
+                sock.connect(target)
+            else:
+                sock.sendto(b"", target)
+            self.key = _address_key(sock.getsockname())
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        self.sock.close()
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+#: How long a wake-up connection may take.  On loopback it is made at once
+#: unless the listen backlog is full, and then a worker is not in accept().
+_PILL_TIMEOUT = 5.0
 
 
 class _Worker(threading.Thread):
-    """One pool thread, with its wakeup lock (held while it is idle), its
+    """One pool thread, with its wakeup lock (held while it is parked), its
     slot for the next request, whether it is closing its last connection,
-    and whether it handles the request it accepted."""
+    whether it handles the request it accepted, and the server it is
+    dispatching a request it accepted for (process_request() then handles
+    it in this thread)."""
 
     def __init__(self, server, item, name):
         threading.Thread.__init__(self, name=name)
@@ -614,6 +695,7 @@ class _Worker(threading.Thread):
         self.item = item
         self.finishing = False
         self.handling = False
+        self.accepted_for = None
         self.wakeup = threading.Lock()
         self.wakeup.acquire()
 

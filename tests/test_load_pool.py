@@ -118,9 +118,9 @@ def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
         assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0}
         assert_serving(server, 50)
         stats = server.pool_stats()
-        # At most two workers: one leads (waits on the listening socket)
-        # while the other handles, and a worker closing its connection takes
-        # the lead when it is done instead of a new thread.
+        # At most two workers: one waits in accept() while the other
+        # handles, and a worker closing its connection goes back to accept()
+        # rather than a new thread starting for the next connection.
         assert 1 <= stats["started"] <= 2
         assert stats["queued"] == 0
 
@@ -437,9 +437,10 @@ def test_shutdown_returns_at_once_while_every_worker_handles(baseline):
     assert len(clients.replies) == 3
 
 
-def test_an_idle_pool_keeps_one_thread_waiting_on_the_listening_socket(baseline):
-    # Leader/follower: after a burst, one worker leads and the others wait
-    # for the lead on their own lock, not on the socket.
+def test_idle_workers_all_wait_in_accept_and_take_turns(baseline):
+    # After a burst that kept every worker busy (the loop accepted), the
+    # loop sends the workers back to accept() and stops accepting itself:
+    # four threads wait on the socket, and no new one starts.
     server = gated_server(pool_size=4)((HOST, 0), Gated)
     loop = start_loop(server)
     clients = Clients(server.server_address)
@@ -449,10 +450,9 @@ def test_an_idle_pool_keeps_one_thread_waiting_on_the_listening_socket(baseline)
         wait_until(lambda: server.running == 4, what="four handlers running")
         server.gate.set()
         clients.join()
-        # The loop hands the lead to the first worker back: one polls, three
-        # follow.
-        wait_until(lambda: (server._pool_polling, len(server._pool_idle)) == (True, 3),
-                   what="one worker leading, three following")
+        wait_until(lambda: server._pool_acceptors == 4, what="four workers in accept()")
+        assert server._pool_loop_accepts is False
+        assert server._pool_idle == []
         assert server.pool_stats()["idle"] == 4
         for i in range(20):
             line = ("again %d\n" % i).encode("ascii")
@@ -460,6 +460,58 @@ def test_an_idle_pool_keeps_one_thread_waiting_on_the_listening_socket(baseline)
         assert server.pool_stats()["started"] == 4
     finally:
         server.gate.set()
+        stop(server, loop)
+
+
+def test_wake_up_connections_are_never_seen_by_the_handler(baseline):
+    # shutdown() sends one wake-up connection per worker in accept(); they
+    # reach neither verify_request() nor the handler, and the parked workers
+    # go back to accept() when the loop starts again.
+    class Watched(server_class("pool", pool_size=3)):
+        verified = []
+
+        def verify_request(self, request, client_address):
+            self.verified.append(client_address)
+            return True
+
+    server = Watched((HOST, 0), Command)
+    try:
+        for round_ in range(3):
+            loop = start_loop(server)
+            for i in range(5):
+                line = ("echo %d %d\n" % (round_, i)).encode("ascii")
+                assert exchange(server.server_address, line) == b"echo: " + line
+            wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+                       what="every worker in accept()")
+            call_with_timeout(server.shutdown)
+            loop.join(TIMEOUT)
+            assert not loop.is_alive()
+            wait_until(lambda: (server._pool_acceptors, len(server._pool_idle))
+                       == (0, len(server._pool_workers)), what="every worker parked")
+        assert server.accepted == len(Watched.verified) == 15
+        assert server.done == 15
+        assert server.errors == []
+        assert server.pool_stats()["started"] <= 2
+    finally:
+        call_with_timeout(server.server_close)
+    assert server._pool_pills == {}
+
+
+def test_server_close_without_shutdown_wakes_the_workers_in_accept(baseline):
+    # server_close() while the loop runs: the workers blocked in accept()
+    # are woken before the socket closes (closing it does not wake them).
+    server = server_class("pool", pool_size=4)((HOST, 0), Command)
+    loop = start_loop(server)
+    try:
+        for i in range(3):
+            assert exchange(server.server_address, b"echo x\n") == b"echo: echo x\n"
+        wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+                   what="every worker in accept()")
+        assert call_with_timeout(server.server_close) < 2.0
+        loop.join(TIMEOUT)
+        assert not loop.is_alive()
+        assert server.pool_stats()["workers"] == 0
+    finally:
         stop(server, loop)
 
 
@@ -481,9 +533,8 @@ def test_an_overridden_process_request_is_honoured(baseline):
     with serving(Sync) as server:
         assert_serving(server, 10)
         assert server.errors == []
-    # Called by the thread that accepted: the serve_forever() loop for the
-    # first request, then a worker that keeps the lead, since the override
-    # never passes it on.
+    # Called by the thread that accepted: the serve_forever() loop, since
+    # the override never starts a worker to take over accept().
     assert len(Sync.handled_in) == 10
     assert set(Sync.handled_in[1:]) <= set(["serve-forever", "Sync-worker-1"])
     assert server.pool_stats()["started"] <= 1
