@@ -76,6 +76,7 @@ worker's ``accept()`` makes it accept again (Python 3 retries by itself,
 PEP 475).
 """
 import collections
+import errno
 import itertools
 import multiprocessing
 import os
@@ -219,13 +220,19 @@ class ThreadPoolMixIn(object):
         with self._pool_lock:
             self._pool_closing = True
             self._pool_not_full.notify_all()
-            # Before the socket closes: closing it does not wake a blocked
-            # accept() on Linux.
-            self._pool_wake_acceptors()
+            pills, failed = self._pool_make_pills()
             idle, self._pool_idle[:] = self._pool_idle[:], []
             for worker in idle:
                 worker.item = None
                 worker.wakeup.release()
+        # Before the socket closes: closing it does not wake a blocked
+        # accept() on Linux.  Where a wake-up connection cannot be made,
+        # shutting the socket down does (on Linux).
+        if self._pool_send_pills(pills) + failed and self.socket_type == socket.SOCK_STREAM:
+            try:
+                self.socket.shutdown(socket.SHUT_RDWR)
+            except (socket.error, ValueError):
+                pass
         try:
             super(ThreadPoolMixIn, self).server_close()
             if self.block_on_close:
@@ -384,7 +391,10 @@ class ThreadPoolMixIn(object):
                 self._pool_serving = False
                 self._pool_loop_accepts = False
                 self._pool_wakeup = None
-                self._pool_wake_acceptors()
+                pills = self._pool_make_pills()[0]
+            # A worker whose wake-up connection cannot be made or sent
+            # serves the next connection that comes, then parks.
+            self._pool_send_pills(pills)
 
     def _pool_back_to_accept(self):
         # Called with the lock held by the loop.  Parked workers go back to
@@ -427,23 +437,38 @@ class ThreadPoolMixIn(object):
             self._pool_loop_accepts = True
             self._pool_wakeup.wake()
 
-    def _pool_wake_acceptors(self):
-        # Called with the lock held once the workers must stop accepting:
-        # one wake-up connection for each worker in accept() that has none
-        # waiting for it yet.  (A worker that took a real connection instead
-        # leaves its wake-up connection to the next one that accepts.)
+    def _pool_make_pills(self):
+        # Called with the lock held once the workers must stop accepting: a
+        # wake-up connection for each worker in accept() that has none
+        # waiting for it yet (a worker that took a real connection instead
+        # leaves its own to the next one that accepts).  They are bound and
+        # known by their address here, and sent without the lock, by
+        # _pool_send_pills().  Returns them and how many could not be made.
+        pills = []
+        failed = 0
         for _ in range(self._pool_acceptors - len(self._pool_pills)):
             try:
                 pill = _Pill(self.socket)
+            except (socket.error, ValueError):  # a closed socket: ValueError
+                failed += 1
+            else:
+                self._pool_pills[pill.key] = pill
+                pills.append(pill)
+        return pills, failed
+
+    def _pool_send_pills(self, pills):
+        # Without the lock: the worker that accepts a wake-up connection
+        # needs it.  Returns how many could not be sent.
+        failed = 0
+        for pill in pills:
+            try:
+                pill.send()
             except (socket.error, ValueError):
-                # The socket is closed, or its address cannot be reached:
-                # on Linux, shutting it down wakes accept().
-                try:
-                    self.socket.shutdown(socket.SHUT_RDWR)
-                except (socket.error, ValueError):
-                    pass
-                return
-            self._pool_pills[pill.key] = pill
+                with self._pool_lock:
+                    self._pool_pills.pop(pill.key, None)
+                pill.close()
+                failed += 1
+        return failed
 
     def _pool_accept(self, worker):
         # A worker waits in accept() until it takes a request, then handles
@@ -633,8 +658,10 @@ def _address_key(address):
 class _Pill(object):
     """A wake-up connection (a datagram for a datagram server) to *server_socket*.
 
-    Made from a socket bound to an address of its own, so that the worker
-    that accepts it knows it by its client address (:attr:`key`).
+    Its socket is bound to an address of its own when made, so that the
+    worker that accepts it knows it by its client address (:attr:`key`)
+    from the start; :meth:`send` connects without blocking (the handshake
+    completes while the socket stays open) or sends an empty datagram.
     """
 
     _count = itertools.count()
@@ -660,26 +687,28 @@ class _Pill(object):
                     host = "::1"
                 target = (host,) + tuple(target[1:])
                 sock.bind((host, 0))
-            sock.settimeout(_PILL_TIMEOUT)
-            if kind == socket.SOCK_STREAM:
-                sock.connect(target)
-            else:
-                sock.sendto(b"", target)
+            sock.setblocking(False)
+            # Not sock.type: on 3.6 and below it has SOCK_NONBLOCK in it now.
+            self.kind = kind
+            self.target = target
             self.key = _address_key(sock.getsockname())
         except BaseException:
             self.close()
             raise
+
+    def send(self):
+        if self.kind == socket.SOCK_STREAM:
+            err = self.sock.connect_ex(self.target)
+            if err not in (0, errno.EINPROGRESS):
+                raise socket.error(err, os.strerror(err))
+        else:
+            self.sock.sendto(b"", self.target)
 
     def close(self):
         self.sock.close()
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
-
-
-#: How long a wake-up connection may take.  On loopback it is made at once
-#: unless the listen backlog is full, and then a worker is not in accept().
-_PILL_TIMEOUT = 5.0
 
 
 class _Worker(threading.Thread):
