@@ -15,11 +15,11 @@ A pool that accepts in one thread and hands each request to a worker puts a
 second thread wake-up (and a GIL transfer) on every request's critical path,
 measured at about 20-25 us a request; so does a *leader/follower* pool, where
 one worker waits on the socket and wakes the next one when it accepts (this
-module's previous design, 0.82-0.89x a raw accept loop).  So every idle
-worker waits in a blocking ``accept()`` (``get_request()``) on the listening
-socket itself, while :meth:`serve_forever` runs.  The kernel wakes one of them
-for each connection (Linux exactly one: a wait in ``accept()`` is
-exclusive, unlike one in ``poll()``), and that worker handles the request itself: a
+module's previous design, 0.82-0.89x a raw accept loop).  So every idle worker
+waits in a blocking ``accept()`` (``get_request()``) on the listening socket
+itself, while :meth:`serve_forever` runs.  The kernel wakes one of them for
+each connection (Linux exactly one: a wait in ``accept()`` is exclusive,
+unlike one in ``poll()``), and that worker handles the request itself: a
 request never changes threads, nothing is handed over, and an idle worker
 costs nothing until a connection comes.  When the last worker waiting in
 ``accept()`` takes a connection, it starts a new one (workers start lazily, up
