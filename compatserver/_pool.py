@@ -491,9 +491,12 @@ class ThreadPoolMixIn(object):
                 with lock:
                     counted = False
                     self._pool_acceptors -= 1
-                    pill = self._pool_pills.pop(_address_key(client_address), None)
+                    pill = None
+                    if self._pool_pills:
+                        pill = self._pool_pills.pop(_address_key(client_address), None)
                     if pill is None:
-                        self._pool_check_acceptors()
+                        if not self._pool_acceptors:
+                            self._pool_check_acceptors()
                     elif self._pool_serving and not self._pool_closing:
                         counted = True
                         self._pool_acceptors += 1
