@@ -473,8 +473,8 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
 
         May be extended, do not override: call the base class's version.
         """
-        if self._finished:
-            with self._get_threads_lock():
+        if self._finished:  # so the lock exists (a call less per loop turn)
+            with self._threads_lock:
                 self._reap_finished()
         super(ThreadingMixIn, self).service_actions()
 
@@ -498,7 +498,7 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
             self.process_request_thread(request, client_address)
         finally:
             current = threading.current_thread()
-            with self._get_threads_lock():
+            with self._threads_lock:  # made by process_request()
                 self._threads.discard(current)
                 self._finished.append(current)
 
@@ -507,7 +507,7 @@ class ThreadingMixIn(stdlib.ThreadingMixIn, object):
         thread = threading.Thread(target=self._run_request_thread,
                                   args=(request, client_address))
         thread.daemon = self.daemon_threads
-        lock = self._get_threads_lock()
+        lock = self._threads_lock or self._get_threads_lock()
         with lock:
             self._threads.add(thread)
             if self._finished:

@@ -571,3 +571,52 @@ def test_handle_request_without_serve_forever_uses_a_worker(baseline):
         assert server.pool_stats()["started"] == 1
     finally:
         call_with_timeout(server.server_close)
+
+
+def _ipv6_loopback():
+    if not socket.has_ipv6:
+        return False
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        sock.bind(("::1", 0))
+        return True
+    except socket.error:
+        return False
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("family, any_address, loopback", [
+    (socket.AF_INET, "0.0.0.0", "127.0.0.1"),
+    pytest.param(socket.AF_INET6, "::", "::1", marks=pytest.mark.skipif(
+        not _ipv6_loopback(), reason="no IPv6 loopback here")),
+])
+def test_a_server_on_every_address_wakes_its_workers_through_loopback(
+        family, any_address, loopback, baseline):
+    # The wake-up connections go to the loopback address of the family when
+    # the server listens on all of them.
+    class Server(server_class("pool", pool_size=2)):
+        address_family = family
+
+    server = Server((any_address, 0), Command)
+    loop = start_loop(server)
+    try:
+        address = (loopback, server.server_address[1])
+        for i in range(3):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.settimeout(TIMEOUT)
+            try:
+                sock.connect(address)
+                sock.sendall(b"echo v\n")
+                assert read_to_eof(sock) == b"echo: echo v\n"
+            finally:
+                sock.close()
+        wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+                   what="every worker in accept()")
+        assert call_with_timeout(server.shutdown) < 2.0
+        loop.join(TIMEOUT)
+        wait_until(lambda: (server._pool_acceptors, len(server._pool_idle))
+                   == (0, len(server._pool_workers)), what="every worker parked")
+        assert server.accepted == server.done == 3
+    finally:
+        stop(server, loop)
