@@ -366,8 +366,10 @@ class ThreadPoolMixIn(object):
             self._pool_wakeup = wakeup
             self._pool_serving = True
             # Workers start lazily: with none, the loop accepts the first
-            # request and starts one for it.
-            self._pool_loop_accepts = True
+            # request and starts one for it.  Workers still in accept() from
+            # the last loop (their wake-up connections not taken yet) take
+            # those and accept again; then the loop must not accept too.
+            self._pool_loop_accepts = not self._pool_acceptors
             self._pool_back_to_accept()
         try:
             while not self._loop_stop:
@@ -408,7 +410,8 @@ class ThreadPoolMixIn(object):
         # accept(), and the loop stops accepting.  Only the loop does this,
         # between two of its own accepts, so the two never wait on the
         # listening socket for the same connection.
-        if self._pool_loop_accepts and self._pool_idle and not self._pool_queue:
+        if self._pool_idle and not self._pool_queue and (
+                self._pool_loop_accepts or self._pool_acceptors):
             idle, self._pool_idle[:] = self._pool_idle[:], []
             for worker in idle:
                 self._pool_acceptors += 1
@@ -509,9 +512,7 @@ class ThreadPoolMixIn(object):
                         self._pool_acceptors += 1
                 if pill is None:
                     break
-                pill.close()
-                if self.socket_type == socket.SOCK_STREAM:
-                    request.close()
+                self._pool_drop_pill(pill, request)
                 if not counted:
                     return
         finally:
@@ -535,7 +536,20 @@ class ThreadPoolMixIn(object):
             request, client_address = self.get_request()
         except socket.error:
             return
+        if self._pool_pills:
+            # One left by a worker that took a real connection before it.
+            with self._pool_lock:
+                pill = self._pool_pills.pop(_address_key(client_address), None)
+            if pill is not None:
+                self._pool_drop_pill(pill, request)
+                return
         self._pool_dispatch(request, client_address, None)
+
+    def _pool_drop_pill(self, pill, request):
+        # A wake-up connection accepted: close both ends, unseen.
+        pill.close()
+        if self.socket_type == socket.SOCK_STREAM:
+            request.close()
 
     def _pool_dispatch(self, request, client_address, worker):
         # verify_request() and process_request(), shutting the request down

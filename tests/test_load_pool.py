@@ -367,6 +367,18 @@ def test_udp_pool(baseline):
         stop(server, loop)
 
 
+def _exchange_on(family, address, line):
+    """Send *line* on a new stream connection of *family*; the reply, read to EOF."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(TIMEOUT)
+    try:
+        sock.connect(address)
+        sock.sendall(line)
+        return read_to_eof(sock)
+    finally:
+        sock.close()
+
+
 @pytest.fixture
 def tmpdir_short():
     # AF_UNIX paths are limited to about 100 bytes: keep them short.
@@ -386,14 +398,7 @@ def test_unix_stream_pool(tmpdir_short, baseline):
     loop = start_loop(server)
     try:
         for i in range(20):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(TIMEOUT)
-            try:
-                sock.connect(path)
-                sock.sendall(b"unix\n")
-                assert read_to_eof(sock) == b"echo: unix\n"
-            finally:
-                sock.close()
+            assert _exchange_on(socket.AF_UNIX, path, b"unix\n") == b"echo: unix\n"
     finally:
         stop(server, loop)
 
@@ -603,14 +608,7 @@ def test_a_server_on_every_address_wakes_its_workers_through_loopback(
     try:
         address = (loopback, server.server_address[1])
         for i in range(3):
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.settimeout(TIMEOUT)
-            try:
-                sock.connect(address)
-                sock.sendall(b"echo v\n")
-                assert read_to_eof(sock) == b"echo: echo v\n"
-            finally:
-                sock.close()
+            assert _exchange_on(family, address, b"echo v\n") == b"echo: echo v\n"
         wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
                    what="every worker in accept()")
         assert call_with_timeout(server.shutdown) < 2.0
@@ -618,5 +616,47 @@ def test_a_server_on_every_address_wakes_its_workers_through_loopback(
         wait_until(lambda: (server._pool_acceptors, len(server._pool_idle))
                    == (0, len(server._pool_workers)), what="every worker parked")
         assert server.accepted == server.done == 3
+    finally:
+        stop(server, loop)
+
+
+def test_serving_again_before_the_workers_have_left_accept(baseline):
+    # serve_forever() again at once after shutdown(): the workers woken from
+    # accept() may not have run yet.  They are still counted in accept(), so
+    # the new loop lets them accept instead of waiting on the socket itself
+    # (both accepting, the loop's accept() could block for ever).
+    class Slow(server_class("pool", pool_size=4)):
+        slow = False
+
+        def get_request(self):
+            got = super(Slow, self).get_request()
+            if self.slow:
+                time.sleep(0.3)  # a worker that is slow to leave accept()
+            return got
+
+    server = Slow((HOST, 0), Command)
+    try:
+        loop = start_loop(server)
+        for i in range(3):
+            assert exchange(server.server_address, b"echo a\n") == b"echo: echo a\n"
+        wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+                   what="every worker in accept()")
+        server.slow = True
+        call_with_timeout(server.shutdown)
+        loop.join(TIMEOUT)
+        loop = start_loop(server)
+        assert server._pool_acceptors >= 1
+        server.slow = False
+        time.sleep(0.5)  # the workers are back in accept()
+        assert server._pool_acceptors == len(server._pool_workers) >= 1
+        assert server._pool_loop_accepts is False
+        for i in range(20):
+            line = ("echo b %d\n" % i).encode("ascii")
+            assert exchange(server.server_address, line) == b"echo: " + line
+        assert call_with_timeout(server.shutdown) < 2.0
+        loop.join(TIMEOUT)
+        assert not loop.is_alive()
+        assert server.accepted == server.done == 23
+        assert server.errors == []
     finally:
         stop(server, loop)
