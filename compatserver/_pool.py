@@ -41,8 +41,7 @@ by its client address, and closed unseen by the handler and by
 ``verify_request()``.  The accept queue is first in, first out, so a
 connection that was already waiting is accepted (and served) before the
 wake-up connection behind it; those that come after stay in the listen
-backlog for the next :meth:`serve_forever`, as with any socketserver.  With
-workers in ``accept()``, :meth:`shutdown` still returns in about 0.3 ms.
+backlog for the next :meth:`serve_forever`, as with any socketserver.
 Where a wake-up connection cannot be made (an address this host cannot
 reach), :meth:`server_close` shuts the listening socket down instead, which
 wakes ``accept()`` on Linux; after :meth:`shutdown` such a worker serves the
