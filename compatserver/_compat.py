@@ -19,7 +19,7 @@ from six.moves import socketserver as stdlib
 __all__ = [
     "stdlib", "PY2", "HAS_FORK", "HAS_UNIX", "HAS_REUSEPORT", "monotonic",
     "poll_ms", "wait_for", "socket_writer", "DISCONNECT_ERRNOS", "is_disconnect",
-    "text_type",
+    "text_type", "NewStyle",
 ]
 
 PY2 = six.PY2
@@ -44,6 +44,39 @@ def poll_ms(timeout):
     if timeout <= 0:
         return 0
     return int(math.ceil(timeout * 1000.0))
+
+
+if PY2:  # Python 2
+    class _NewStyleMeta(type):  # Python 2
+        """Python 2: the class-creation rules of Python 3.6+ for our classes.
+
+        Mixing a new-style class with an old-style one (every class of
+        ``SocketServer``, ``BaseHTTPServer``, ``SimpleXMLRPCServer``) puts
+        ``object`` in the MRO *before* the old-style bases' own bases, so
+        ``object.__init__`` shadows ``TCPServer.__init__``: ``class
+        S(ThreadingMixIn, HTTPServer)`` raised ``TypeError: object() takes
+        no parameters``.  :meth:`mro` moves ``object`` to the end, where it
+        is on Python 3 (the old-style classes keep their depth-first order;
+        ``__bases__`` is left as written).  And ``__init_subclass__``
+        (PEP 487, Python 3.6) runs.
+        """
+
+        def mro(cls):  # Python 2
+            order = type.mro(cls)  # Python 2
+            order.remove(object)  # Python 2
+            return order + [object]  # Python 2
+
+        def __init__(cls, name, bases, namespace):  # Python 2
+            type.__init__(cls, name, bases, namespace)  # Python 2
+            hook = getattr(super(cls, cls), "__init_subclass__", None)  # Python 2
+            if hook is not None:  # Python 2
+                hook()  # Python 2
+
+    #: The base of compatserver's server mix-ins: ``object`` on Python 3; on
+    #: Python 2, ``object`` with the metaclass above.
+    NewStyle = _NewStyleMeta("NewStyle", (object,), {"__slots__": ()})  # Python 2
+else:
+    NewStyle = object
 
 
 if PY2:  # Python 2

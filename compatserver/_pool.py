@@ -92,9 +92,9 @@ import sys
 import tempfile
 import threading
 
-from ._compat import HAS_UNIX, monotonic
+from ._compat import HAS_UNIX
+from ._loop import LoopMixIn, deadline_after, join_threads, process_request_thread
 from ._servers import TCPServer, UDPServer
-from ._wait import POLLNVAL, READ_EVENTS, Poller, wait_for
 
 if HAS_UNIX:
     from ._servers import UnixDatagramServer, UnixStreamServer
@@ -115,7 +115,7 @@ def _default_pool_size():
     return min(32, cpus + 4)
 
 
-class ThreadPoolMixIn(object):
+class ThreadPoolMixIn(LoopMixIn):
     """Mix-in class to handle each request in one of a pool of threads.
 
     Put it before the server class, as with ``ThreadingMixIn``::
@@ -268,19 +268,7 @@ class ThreadPoolMixIn(object):
 
     # Methods that may be overridden.
 
-    def process_request_thread(self, request, client_address):
-        """Same as in BaseServer, but in a worker thread.
-
-        In addition, exception handling is done here: ``Exception`` goes to
-        ``handle_error()``; ``SystemExit`` and ``KeyboardInterrupt`` end the
-        worker.  The request is shut down in every case.
-        """
-        try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
+    process_request_thread = process_request_thread
 
     # May be extended, do not override.
 
@@ -348,19 +336,14 @@ class ThreadPoolMixIn(object):
 
     # Internals.
 
-    def _serve_until_stopped(self, wakeup, poll_interval):
-        # The serve_forever() loop.  The workers accept; the loop waits on
-        # its wake-up pipe (shutdown(), a worker parking while the loop
-        # accepts) and poll_interval (service_actions()), and on the
-        # listening socket too only while every worker is busy.
-        wake_fd = wakeup.read_fd
-        accepting = Poller()
-        accepting.register(self.fileno(), READ_EVENTS)
-        accepting.register(wake_fd, READ_EVENTS)
-        waiting = Poller()
-        waiting.register(wake_fd, READ_EVENTS)
-        lock = self._pool_lock
-        with lock:
+    # The serve_forever() loop (LoopMixIn's), through its hooks.  The
+    # workers accept; the loop waits on its wake-up pipe (shutdown(), a
+    # worker parking while the loop accepts) and poll_interval
+    # (service_actions()), and on the listening socket too only while every
+    # worker is busy.
+
+    def _loop_started(self, wakeup):
+        with self._pool_lock:
             self._pool_released = False
             self._pool_wakeup = wakeup
             self._pool_serving = True
@@ -370,39 +353,26 @@ class ThreadPoolMixIn(object):
             # those and accept again; then the loop must not accept too.
             self._pool_loop_accepts = not self._pool_acceptors
             self._pool_back_to_accept()
-        try:
-            while not self._loop_stop:
-                poller = accepting if self._pool_loop_accepts else waiting
-                ready = wait_for(poller, poll_interval)
-                # bpo-35017: shutdown() during the wait: no more requests.
-                if self._loop_stop:
-                    break
-                incoming = False
-                for fd, events in ready:
-                    if fd == wake_fd:
-                        # Drained under the lock: a worker that parks after
-                        # this writes a new byte.
-                        with lock:
-                            wakeup.drain()
-                            self._pool_back_to_accept()
-                    elif events & POLLNVAL:
-                        return
-                    else:
-                        incoming = True
-                # A parked worker may just have been sent back to accept():
-                # then it takes the connection, not both of us.
-                if incoming and self._pool_loop_accepts:
-                    self._handle_request_noblock()
-                self.service_actions()
-        finally:
-            with lock:
-                self._pool_serving = False
-                self._pool_loop_accepts = False
-                self._pool_wakeup = None
-                pills = self._pool_make_pills()[0]
-            # A worker whose wake-up connection cannot be made or sent
-            # serves the next connection that comes, then parks.
-            self._pool_send_pills(pills)
+
+    def _loop_accepts(self):
+        return self._pool_loop_accepts
+
+    def _loop_woken(self, wakeup):
+        # Drained under the lock: a worker that parks after this writes a
+        # new byte.
+        with self._pool_lock:
+            wakeup.drain()
+            self._pool_back_to_accept()
+
+    def _loop_ended(self):
+        with self._pool_lock:
+            self._pool_serving = False
+            self._pool_loop_accepts = False
+            self._pool_wakeup = None
+            pills = self._pool_make_pills()[0]
+        # A worker whose wake-up connection cannot be made or sent serves
+        # the next connection that comes, then parks.
+        self._pool_send_pills(pills)
 
     def _pool_back_to_accept(self):
         # Called with the lock held by the loop.  Parked workers go back to
@@ -596,24 +566,15 @@ class ThreadPoolMixIn(object):
         return worker
 
     def _pool_join(self):
-        timeout = self.block_on_close_timeout
-        deadline = None if timeout is None else monotonic() + timeout
+        # Until none is left: a worker ended by SystemExit starts a
+        # replacement when requests are still queued.
+        join_threads(self._pool_live_workers,
+                     deadline_after(self.block_on_close_timeout))
+
+    def _pool_live_workers(self):
         current = threading.current_thread()
-        while True:
-            # Again until none is left: a worker ended by SystemExit starts
-            # a replacement when requests are still queued.
-            with self._pool_lock:
-                threads = [w for w in self._pool_workers if w is not current]
-            if not threads:
-                return
-            for thread in threads:
-                if deadline is None:
-                    thread.join()
-                else:
-                    left = deadline - monotonic()
-                    if left <= 0:
-                        return
-                    thread.join(left)
+        with self._pool_lock:
+            return [w for w in self._pool_workers if w is not current]
 
     def _pool_work(self, worker):
         lock = self._pool_lock

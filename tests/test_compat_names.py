@@ -13,7 +13,7 @@ HAS_FORK = hasattr(os, "fork")
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
 ADDITIONS = ["TextStreamRequestHandler", "TextDatagramRequestHandler",
-             "LineTooLong", "is_disconnect"]
+             "LineTooLong", "is_disconnect", "LoopMixIn"]
 
 STDLIB_NAMES = [
     "BaseServer", "TCPServer", "UDPServer", "ThreadingMixIn",
