@@ -32,6 +32,11 @@ EXPECTED = {
     # gh-103673: the stdlib has the forking Unix servers from 3.12.
     "forking_unix": ("present; serves in a child process" if sys.version_info >= (3, 12) else "absent",
                      "present; serves in a child process"),
+    # Issue 10: the stdlib docs' idiom with the module's ThreadingMixIn.
+    "http_idiom": ("serves; shutdown() waits for the next poll",
+                   "serves; shutdown() woken at once"),
+    "xmlrpc_idiom": ("serves; shutdown() waits for the next poll",
+                     "serves; shutdown() woken at once"),
 }
 
 

@@ -834,6 +834,99 @@ def p_forking_unix(mod):
     return outcome("present; no reply from a child", "present; reply %r" % (replies,))
 
 
+def _stdlib_server_idiom(mod, server_base, call):
+    """``class S(mod.ThreadingMixIn, server_base)``: construct, serve, stop.
+
+    *call(address)* makes one real request and returns True when the reply
+    is right.  Reports what a user of the idiom meets first: a constructor
+    that fails, a request that fails, a ``shutdown()`` that waits for the
+    poll (called 0.1 s into a 0.5 s poll), or a ``server_close()`` that
+    raises.
+    """
+    try:
+        # A class statement, as users write it (on 2.7 type() cannot make a
+        # class from old-style bases only).
+        class S(mod.ThreadingMixIn, server_base):
+            daemon_threads = True
+        server = S(**call.server_kwargs)
+    except Exception as e:
+        return outcome("construction fails: %s" % exc_name(e),
+                       "construction fails: %s: %s" % (exc_name(e), e))
+    serving = Serving(server)
+    try:
+        ok = call(server.server_address)
+    except Exception as e:
+        serving.stop()
+        return outcome("request fails: %s" % exc_name(e))
+    time.sleep(0.1)
+    t0 = time.time()
+    stopper = start_thread(server.shutdown)
+    stopper.join(5.0)
+    took = time.time() - t0
+    serving.returned.wait(5.0)
+    try:
+        server.server_close()
+    except Exception as e:
+        return outcome("serves; server_close() fails: %s" % exc_name(e),
+                       "serves; server_close() fails: %s: %s" % (exc_name(e), e))
+    if not ok:
+        return outcome("wrong reply")
+    key = ("serves; shutdown() woken at once" if took <= 0.05
+           else "serves; shutdown() waits for the next poll")
+    return outcome(key, "%s (%s)" % (key, fmt_ms(took)))
+
+
+@probe("http_idiom", "``class S(ThreadingMixIn, HTTPServer)``, the stdlib docs' idiom",
+       "The module's ThreadingMixIn mixed with the running stdlib's HTTPServer "
+       "(``http.server``; ``BaseHTTPServer`` on 2.7): one GET, then shutdown() 0.1 s "
+       "into a 0.5 s poll, then server_close().")
+def p_http_idiom(mod):
+    try:
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+    except ImportError:  # Python 2
+        from BaseHTTPServer import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    def call(address):
+        reply = request(address, b"GET / HTTP/1.0\r\n\r\n")
+        return reply.startswith(b"HTTP/1.0 200") and reply.endswith(b"\r\n\r\nok")
+    call.server_kwargs = {"server_address": (HOST, 0), "RequestHandlerClass": Handler}
+    return _stdlib_server_idiom(mod, HTTPServer, call)
+
+
+@probe("xmlrpc_idiom", "``class S(ThreadingMixIn, SimpleXMLRPCServer)``",
+       "The module's ThreadingMixIn mixed with the running stdlib's SimpleXMLRPCServer "
+       "(``xmlrpc.server``; ``SimpleXMLRPCServer`` on 2.7), whose constructor calls "
+       "``TCPServer.__init__`` by name: one call, then shutdown() 0.1 s into a 0.5 s "
+       "poll, then server_close().")
+def p_xmlrpc_idiom(mod):
+    try:
+        from xmlrpc.client import ServerProxy
+        from xmlrpc.server import SimpleXMLRPCServer
+    except ImportError:  # Python 2
+        from SimpleXMLRPCServer import SimpleXMLRPCServer
+        from xmlrpclib import ServerProxy
+
+    class Server(SimpleXMLRPCServer):
+        def __init__(self, server_address, RequestHandlerClass=None):
+            SimpleXMLRPCServer.__init__(self, server_address, logRequests=False)
+            self.register_function(lambda a, b: a + b, "add")
+
+    def call(address):
+        return ServerProxy("http://%s:%d/" % address[:2]).add(2, 3) == 5
+    call.server_kwargs = {"server_address": (HOST, 0)}
+    return _stdlib_server_idiom(mod, Server, call)
+
+
 @probe("names", "Names: ``BaseServer`` in ``__all__``; ``ForkingUnixStreamServer`` and "
        "``ForkingUnixDatagramServer``",
        "Looked up on the module.")
