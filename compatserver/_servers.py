@@ -211,8 +211,13 @@ class ThreadingMixIn(LoopMixIn, stdlib.ThreadingMixIn):
         try:
             thread.start()
         except BaseException:
-            with lock:
-                self._threads.discard(thread)
+            # Forgotten only if it never started: a KeyboardInterrupt can
+            # land in start() after the thread is running (Python 2 runs the
+            # signal handler once start()'s wait returns), and then
+            # server_close() must still wait for it.
+            if thread.ident is None:
+                with lock:
+                    self._threads.discard(thread)
             raise
 
     def server_close(self):
