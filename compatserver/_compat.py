@@ -11,6 +11,7 @@ import math
 import os
 import select
 import socket
+import sys
 import time
 
 import six
@@ -171,3 +172,49 @@ def is_disconnect(exc):
     """
     return (isinstance(exc, EnvironmentError)
             and getattr(exc, "errno", None) in DISCONNECT_ERRNOS)
+
+
+# -- the stdlib servers whose modules were renamed ---------------------------
+#
+# compatserver.http, compatserver.xmlrpc and compatserver.wsgi subclass the
+# stdlib's HTTP, XML-RPC and WSGI servers.  Their modules are imported when
+# those submodules are, not by ``import compatserver`` (the XML-RPC
+# documentation server pulls in pydoc): hence functions, called once at the
+# submodule's import.
+
+__all__ += ["http_modules", "xmlrpc_modules", "HTTP_HEADERS_BUFFERED",
+            "HTTP_DIRECTORY_ARGUMENT"]
+
+
+def http_modules():
+    """Return the stdlib's HTTP server modules: ``(base, simple, cgi)``.
+
+    ``BaseHTTPServer``, ``SimpleHTTPServer`` and ``CGIHTTPServer`` on
+    Python 2.7; :mod:`http.server` three times on 3.x.
+    """
+    from six.moves import BaseHTTPServer, CGIHTTPServer, SimpleHTTPServer
+    return BaseHTTPServer, SimpleHTTPServer, CGIHTTPServer
+
+
+def xmlrpc_modules():
+    """Return the stdlib's XML-RPC server modules: ``(server, doc)``.
+
+    ``SimpleXMLRPCServer`` and ``DocXMLRPCServer`` on Python 2.7;
+    :mod:`xmlrpc.server` twice on 3.x.
+    """
+    from six.moves import xmlrpc_server
+    if PY2:  # Python 2
+        import DocXMLRPCServer  # Python 2
+        return xmlrpc_server, DocXMLRPCServer  # Python 2
+    return xmlrpc_server, xmlrpc_server
+
+
+#: Python 3.3 buffers the header lines of ``BaseHTTPRequestHandler`` until
+#: ``end_headers()``, encoded as Latin-1, and added ``send_response_only()``
+#: and ``flush_headers()`` (bpo-3709); 3.4's ``send_error()`` takes
+#: *explain* and sends ``Content-Length`` (bpo-12921).  Python 2.7 writes
+#: each line to ``wfile`` as it is sent and has none of the rest.
+HTTP_HEADERS_BUFFERED = not PY2
+
+#: ``SimpleHTTPRequestHandler(..., directory=path)`` is 3.7+ (bpo-28707).
+HTTP_DIRECTORY_ARGUMENT = sys.version_info >= (3, 7)
