@@ -1,8 +1,10 @@
-"""Helpers for the compatserver tests: the server table, serving, clients.
+"""Helpers for the compatserver tests: the server table, handlers, clients.
 
-Every server a test starts goes through :func:`serving`, which shuts it down,
-joins its loop thread and closes it (reaping forked children) with bounded
-waits, so a broken server fails the test instead of hanging the run.
+Every server a test creates comes from :func:`make_server`, which stops it
+on the way out with ``conftest_serve.stop()``: its loop shut down and joined,
+the server closed, forked children reaped, each wait bounded, so a broken
+server fails the test instead of hanging the run.  Serve one with
+``with make_server(cls) as server, serving(server):`` or ``start(server)``.
 """
 import contextlib
 import os
@@ -10,13 +12,10 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 import warnings
 
 import compatserver
-
-#: Generous bounds: the matrix runs two interpreters at once on two cores.
-WAIT = 10.0
+from conftest_serve import TIMEOUT, stop
 
 #: Every concrete server class of the running interpreter, by name.
 SERVER_NAMES = sorted(
@@ -99,7 +98,12 @@ def address_for(cls, directory):
 
 @contextlib.contextmanager
 def make_server(cls, handler=None, **attrs):
-    """Create *cls* on port 0 (or a socket in a temp dir) and close it after."""
+    """Create *cls* on port 0 (or a socket in a temp dir); stop it after.
+
+    *attrs* become class attributes of a subclass (before ``__init__``).
+    On the way out, ``stop()`` shuts down and joins a loop that
+    ``start()`` or ``serving()`` left running, then closes the server.
+    """
     with tempdir() as directory:
         namespace = dict(attrs)
         server_cls = type("Test" + cls.__name__, (cls,), namespace)
@@ -112,60 +116,12 @@ def make_server(cls, handler=None, **attrs):
             stop(server)
 
 
-def run_in_thread(func, *args):
-    thread = threading.Thread(target=func, args=args)
-    thread.daemon = True
-    thread.start()
-    return thread
-
-
-def stop(server):
-    """shutdown() (bounded), join the loop, server_close(); children reaped."""
-    thread = getattr(server, "test_thread", None)
-    if thread is not None:
-        stopper = run_in_thread(server.shutdown)
-        stopper.join(WAIT)
-        assert not stopper.is_alive(), "shutdown() did not return"
-        thread.join(WAIT)
-        assert not thread.is_alive(), "serve_forever() did not return"
-        server.test_thread = None
-    server.server_close()
-    children = getattr(server, "active_children", None)
-    assert not children, "children left behind: %r" % (children,)
-
-
-def wait_until(predicate, timeout=WAIT, interval=0.005):
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            raise AssertionError("timed out after %.1f s" % timeout)
-        time.sleep(interval)
-
-
-def loop_running(server):
-    return server._loop_thread is not None
-
-
-def start(server, poll_interval=0.5):
-    """Run serve_forever() in a thread; return once the loop is running."""
-    server.test_thread = run_in_thread(server.serve_forever, poll_interval)
-    wait_until(lambda: loop_running(server))
-    return server.test_thread
-
-
-@contextlib.contextmanager
-def serving(cls, handler=None, poll_interval=0.5, **attrs):
-    with make_server(cls, handler, **attrs) as server:
-        start(server, poll_interval)
-        yield server
-
-
 def client(server, directory=None):
     """A connected client socket with a timeout."""
     cls = type(server)
     sock = socket.socket(cls.address_family,
                          socket.SOCK_STREAM if is_stream(cls) else socket.SOCK_DGRAM)
-    sock.settimeout(WAIT)
+    sock.settimeout(TIMEOUT)
     if is_unix(cls) and not is_stream(cls):
         _counter[0] += 1
         sock.bind(os.path.join(server.test_dir, "c%d.sock" % _counter[0]))

@@ -10,8 +10,8 @@ import pytest
 import compatserver
 
 from conftest_compat import (
-    SERVERS, WAIT, client, handler_calling, is_stream, make_server, request,
-    serving)
+    SERVERS, client, handler_calling, is_stream, make_server, request)
+from conftest_serve import TIMEOUT, serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
 
@@ -24,7 +24,7 @@ def fail(handler):
     raise ValueError("boom")
 
 
-def collect_stderr(capfd, until, timeout=WAIT):
+def collect_stderr(capfd, until, timeout=TIMEOUT):
     out, err = "", ""
     deadline = time.time() + timeout
     while until not in err and time.time() < deadline:
@@ -36,7 +36,7 @@ def collect_stderr(capfd, until, timeout=WAIT):
 
 @pytest.mark.parametrize("cls", SERVERS, ids=ids)
 def test_handle_error_reports_on_stderr_with_one_wording(cls, capfd):
-    with serving(cls, handler_calling(cls, fail)) as server:
+    with make_server(cls, handler_calling(cls, fail)) as server, serving(server):
         sock = client(server)
         try:
             if is_stream(cls):
@@ -58,7 +58,7 @@ def test_handle_error_reports_on_stderr_with_one_wording(cls, capfd):
 
 def test_handle_error_names_the_client_address(capfd):
     cls = compatserver.TCPServer
-    with make_server(cls, handler_calling(cls, fail), timeout=WAIT) as server:
+    with make_server(cls, handler_calling(cls, fail), timeout=TIMEOUT) as server:
         sock = client(server)
         sock.sendall(b"hello\n")
         server.handle_request()
@@ -81,7 +81,7 @@ def test_system_exit_and_keyboard_interrupt_propagate_from_a_sync_handler(exc):
         raise exc("stop")
 
     cls = compatserver.TCPServer
-    with make_server(cls, handler_calling(cls, raise_it), timeout=WAIT) as server:
+    with make_server(cls, handler_calling(cls, raise_it), timeout=TIMEOUT) as server:
         server.handle_error = lambda request, address: errors.append(address)
         sock = client(server)
         sock.sendall(b"hello\n")
@@ -108,7 +108,7 @@ def test_system_exit_ends_only_the_handler_thread(exc, monkeypatch):
     # otherwise report it from its own threading.excepthook (3.8+).
     if hasattr(threading, "excepthook"):
         monkeypatch.setattr(threading, "excepthook", lambda args: None)
-    with serving(cls, handler_calling(cls, maybe_raise)) as server:
+    with make_server(cls, handler_calling(cls, maybe_raise)) as server, serving(server):
         server.handle_error = lambda request, address: errors.append(address)
         assert request(server) == b""
         assert request(server) == b"done\n"
@@ -130,7 +130,7 @@ def test_finish_does_not_raise_when_the_client_went_away(wbufsize):
     class Handler(compatserver.StreamRequestHandler):
         def handle(self):
             self.rfile.readline()
-            gone.wait(WAIT)
+            gone.wait(TIMEOUT)
             time.sleep(0.05)
             if self.wbufsize:
                 # Buffered: nothing is sent before finish() flushes.
@@ -143,7 +143,7 @@ def test_finish_does_not_raise_when_the_client_went_away(wbufsize):
                 finished.set()
 
     cls = compatserver.TCPServer
-    with make_server(cls, Handler, timeout=WAIT) as server:
+    with make_server(cls, Handler, timeout=TIMEOUT) as server:
         server.RequestHandlerClass.wbufsize = wbufsize
         server.handle_error = lambda request, address: errors.append(address)
         sock = client(server)
@@ -153,7 +153,7 @@ def test_finish_does_not_raise_when_the_client_went_away(wbufsize):
         time.sleep(0.05)
         reset_by_peer(sock)
         gone.set()
-        worker.join(WAIT)
+        worker.join(TIMEOUT)
         assert finished.is_set()
     # 3.x stdlib: the flush error is swallowed, then close() flushes again
     # and raises BrokenPipeError / ConnectionResetError into handle_error.

@@ -1,7 +1,7 @@
 """Point 6: forking servers: max_children before each fork, reaping, block_on_close.
 
 Children are released through a file in the test's directory, which every
-process sees; each child waits at most WAIT seconds for it.
+process sees; each child waits at most TIMEOUT seconds for it.
 """
 import errno
 import os
@@ -13,9 +13,8 @@ import pytest
 
 import compatserver
 
-from conftest_compat import (
-    FORKING_SERVERS, WAIT, client, is_stream, make_server, request, start,
-    wait_until)
+from conftest_compat import FORKING_SERVERS, client, is_stream, make_server, request
+from conftest_serve import TIMEOUT, start, wait_until
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning"),
@@ -44,7 +43,7 @@ def waiting_handler(cls, release_path):
 
 
 def wait_for_file(path):
-    deadline = time.time() + WAIT
+    deadline = time.time() + TIMEOUT
     while not os.path.exists(path) and time.time() < deadline:
         time.sleep(0.005)
 
@@ -93,7 +92,7 @@ def test_max_children_is_enforced_before_each_fork(cls):
                 clients[2].recv(64)
             assert len(server.active_children) == 2
             release(path)
-            clients[2].settimeout(WAIT)
+            clients[2].settimeout(TIMEOUT)
             assert int(clients[2].recv(64)) > 0
         finally:
             release(path)
@@ -126,14 +125,14 @@ def test_block_on_close_waits_for_the_children(cls):
             ask(server, sock)
             pid = int(sock.recv(64))
             server.shutdown()
-            server.test_thread.join(WAIT)
+            server.test_thread.join(TIMEOUT)
             server.test_thread = None
             timer = threading.Timer(0.3, release, (path,))
             timer.start()
             started = time.time()
             server.server_close()
             elapsed = time.time() - started
-            timer.join(WAIT)
+            timer.join(TIMEOUT)
             assert not server.active_children
             assert child_is_gone(pid)
             assert elapsed >= 0.2
@@ -153,7 +152,7 @@ def test_block_on_close_timeout_bounds_the_wait_for_children(cls):
             ask(server, sock)
             pid = int(sock.recv(64))
             server.shutdown()
-            server.test_thread.join(WAIT)
+            server.test_thread.join(TIMEOUT)
             server.test_thread = None
             started = time.time()
             server.server_close()

@@ -6,9 +6,8 @@ import pytest
 
 import compatserver
 
-from conftest_compat import (
-    SERVERS, WAIT, handler_calling, kind, make_server, request, run_in_thread,
-    serving, start, wait_until)
+from conftest_compat import SERVERS, handler_calling, kind, make_server, request
+from conftest_serve import TIMEOUT, run_in_thread, serving, start, wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
 
@@ -23,10 +22,10 @@ def timed(func, *args):
 
 @pytest.mark.parametrize("cls", SERVERS, ids=ids)
 def test_shutdown_wakes_the_loop_instead_of_waiting_for_the_poll(cls):
-    with serving(cls, poll_interval=5.0) as server:
+    with make_server(cls) as server, serving(server, poll_interval=5.0):
         assert request(server) == b"hello\n"
         elapsed = timed(server.shutdown)
-        server.test_thread.join(WAIT)
+        server.test_thread.join(TIMEOUT)
         assert not server.test_thread.is_alive()
         # The stdlib takes up to poll_interval (5 s here); a woken loop
         # returns in about a millisecond.  1 s leaves room for a busy machine.
@@ -36,14 +35,14 @@ def test_shutdown_wakes_the_loop_instead_of_waiting_for_the_poll(cls):
 @pytest.mark.parametrize("cls", SERVERS, ids=ids)
 def test_shutdown_from_a_handler_does_not_deadlock(cls):
     handler = handler_calling(cls, lambda handler: handler.server.shutdown())
-    with serving(cls, handler) as server:
+    with make_server(cls, handler) as server, serving(server):
         assert request(server) == b"done\n"
         if kind(cls) == "forking":
             # The handler ran in a child process: shutdown() there stops
             # nothing in the parent, whose loop keeps serving.
             assert request(server) == b"done\n"
         else:
-            server.test_thread.join(WAIT)
+            server.test_thread.join(TIMEOUT)
             assert not server.test_thread.is_alive()
 
 
@@ -54,7 +53,7 @@ def test_shutdown_without_a_loop_returns_at_once_and_leaves_no_flag(cls):
         start(server)
         assert request(server) == b"hello\n"
         server.shutdown()
-        server.test_thread.join(WAIT)
+        server.test_thread.join(TIMEOUT)
         # Once more, after a loop has run and ended: still no sticky flag.
         assert timed(server.shutdown) < 1.0
         start(server)
@@ -67,8 +66,9 @@ def test_shutdown_stops_a_thread_on_its_way_into_serve_forever():
     for _ in range(20):
         with make_server(compatserver.TCPServer) as server:
             thread = run_in_thread(server.serve_forever, 0.5)
+            server.test_thread = thread  # stop() joins it if this test fails
             server.shutdown()
-            thread.join(WAIT)
+            thread.join(TIMEOUT)
             assert not thread.is_alive()
 
 
@@ -99,7 +99,7 @@ def test_serve_forever_calls_service_actions_every_poll_interval():
 
 
 def test_a_second_serve_forever_on_a_running_loop_raises():
-    with serving(compatserver.TCPServer) as server:
+    with make_server(compatserver.TCPServer) as server, serving(server):
         with pytest.raises(RuntimeError) as info:
             server.serve_forever()
         assert "serve_forever() is already running in " in str(info.value)
@@ -124,7 +124,7 @@ def test_exit_stops_a_loop_running_in_another_thread_then_closes(cls):
         with server:
             pass
         # No shutdown() by hand: leaving the block stopped the loop.
-        thread.join(WAIT)
+        thread.join(TIMEOUT)
         assert not thread.is_alive()
         server.test_thread = None
 
@@ -135,9 +135,9 @@ def test_exit_inside_the_loop_thread_does_not_deadlock():
             pass
 
     cls = compatserver.TCPServer
-    with serving(cls, handler_calling(cls, leave_with_block)) as server:
+    with make_server(cls, handler_calling(cls, leave_with_block)) as server, serving(server):
         assert request(server) == b"done\n"
-        server.test_thread.join(WAIT)
+        server.test_thread.join(TIMEOUT)
         assert not server.test_thread.is_alive()
 
 
@@ -146,7 +146,7 @@ def test_server_close_while_serving_stops_the_loop(cls):
     with make_server(cls) as server:
         thread = start(server)
         server.server_close()
-        thread.join(WAIT)
+        thread.join(TIMEOUT)
         assert not thread.is_alive()
         server.test_thread = None
 
@@ -157,18 +157,18 @@ def test_shutdown_returns_only_after_the_loop_has_returned():
 
     def slow(handler):
         entered.set()
-        release.wait(WAIT)
+        release.wait(TIMEOUT)
 
     cls = compatserver.TCPServer
-    with serving(cls, handler_calling(cls, slow)) as server:
+    with make_server(cls, handler_calling(cls, slow)) as server, serving(server):
         client = run_in_thread(request, server)
-        assert entered.wait(WAIT)
+        assert entered.wait(TIMEOUT)
         stopper = run_in_thread(server.shutdown)
         stopper.join(0.2)
         assert stopper.is_alive()  # the sync loop is busy with the request
         release.set()
-        stopper.join(WAIT)
+        stopper.join(TIMEOUT)
         assert not stopper.is_alive()
-        server.test_thread.join(WAIT)
+        server.test_thread.join(TIMEOUT)
         assert not server.test_thread.is_alive()
-        client.join(WAIT)
+        client.join(TIMEOUT)

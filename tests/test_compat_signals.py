@@ -18,7 +18,8 @@ import pytest
 import compatserver
 from compatserver import _compat
 
-from conftest_compat import WAIT, make_server, request, run_in_thread
+from conftest_compat import make_server, request
+from conftest_serve import TIMEOUT, run_in_thread
 
 needs_itimer = pytest.mark.skipif(not hasattr(signal, "setitimer"),
                                   reason="needs signal.setitimer")
@@ -73,12 +74,12 @@ def test_handle_request_timeout_is_not_delayed_by_signals():
 
 @needs_itimer
 def test_handle_request_serves_a_request_despite_signals():
-    with make_server(compatserver.TCPServer, timeout=WAIT) as server:
+    with make_server(compatserver.TCPServer, timeout=TIMEOUT) as server:
         replies = []
         with alarm_every(0.01):
             client = run_in_thread(lambda: replies.append(request(server)))
             server.handle_request()
-        client.join(WAIT)
+        client.join(TIMEOUT)
         assert replies == [b"hello\n"]
 
 
@@ -97,7 +98,7 @@ def test_shutdown_is_not_delayed_by_signals():
         with alarm_every(0.01) as fired:
             stopper.start()
             server.serve_forever(poll_interval=5.0)
-        stopper.join(WAIT)
+        stopper.join(TIMEOUT)
         assert len(fired) >= 10
         # 2.7 stdlib: 3.5 s; a woken loop: about a millisecond.
         assert latency and latency[0] < 1.0

@@ -8,14 +8,15 @@ import six
 
 import compatserver
 
-from conftest_compat import WAIT, client, make_server
+from conftest_compat import client, make_server
+from conftest_serve import TIMEOUT
 
 SNOWMAN = u"h\u00e9llo \u2603\n"
 
 
 def serve_one(cls, handler, **attrs):
     """A server with a handle_request() thread; yields (server, worker)."""
-    server_cm = make_server(cls, handler, timeout=WAIT, **attrs)
+    server_cm = make_server(cls, handler, timeout=TIMEOUT, **attrs)
     server = server_cm.__enter__()
     worker = threading.Thread(target=server.handle_request)
     worker.daemon = True
@@ -37,7 +38,7 @@ def test_wfile_write_sends_everything_and_returns_the_byte_count(data, wbufsize)
             counts.append(self.wfile.write(big))
 
     Handler.wbufsize = wbufsize
-    with make_server(compatserver.TCPServer, Handler, timeout=WAIT) as server:
+    with make_server(compatserver.TCPServer, Handler, timeout=TIMEOUT) as server:
         sock = client(server)
         worker = threading.Thread(target=server.handle_request)
         worker.start()
@@ -47,7 +48,7 @@ def test_wfile_write_sends_everything_and_returns_the_byte_count(data, wbufsize)
             if not chunk:
                 break
             received += chunk
-        worker.join(WAIT)
+        worker.join(TIMEOUT)
         sock.close()
     assert counts == [len(data), len(big)]
     expected = data.tobytes() if isinstance(data, memoryview) else bytes(data)
@@ -64,7 +65,7 @@ def test_wfile_write_refuses_text_on_every_version():
             except TypeError as exc:
                 raised.append(exc)
 
-    with make_server(compatserver.TCPServer, Handler, timeout=WAIT) as server:
+    with make_server(compatserver.TCPServer, Handler, timeout=TIMEOUT) as server:
         sock = client(server)
         server.handle_request()
         sock.close()
@@ -78,7 +79,7 @@ def test_datagram_wfile_write_returns_the_byte_count():
         def handle(self):
             counts.append(self.wfile.write(self.rfile.read().upper()))
 
-    with make_server(compatserver.UDPServer, Handler, timeout=WAIT) as server:
+    with make_server(compatserver.UDPServer, Handler, timeout=TIMEOUT) as server:
         sock = client(server)
         sock.send(b"ping")
         server.handle_request()
@@ -127,7 +128,7 @@ def run_text(payload, **handler_attrs):
     try:
         server.seen = []
         reply = talk(server, payload)
-        worker.join(WAIT)
+        worker.join(TIMEOUT)
         assert not worker.is_alive()
         return server, reply
     finally:
@@ -155,7 +156,7 @@ def test_text_handler_write_refuses_bytes():
     server_cm, server, worker = serve_one(compatserver.TCPServer, Handler)
     try:
         assert talk(server, b"") == b"ok\n"
-        worker.join(WAIT)
+        worker.join(TIMEOUT)
     finally:
         server_cm.__exit__(None, None, None)
     # "str, not bytes" on Python 3, "unicode, not str" on Python 2.
@@ -195,7 +196,7 @@ def test_memory_stays_bounded_whatever_the_client_sends(capfd):
         except socket.error as exc:
             failed.append(exc)
         sock.close()
-        worker.join(WAIT)
+        worker.join(TIMEOUT)
         assert not worker.is_alive()
     finally:
         server_cm.__exit__(None, None, None)
@@ -255,7 +256,7 @@ class UpperDatagram(compatserver.TextDatagramRequestHandler):
 ])
 def test_text_datagram_handler_reads_and_writes_text(payload, errors, seen, reply):
     handler = type("Upper", (UpperDatagram,), {"errors": errors})
-    with make_server(compatserver.UDPServer, handler, timeout=WAIT) as server:
+    with make_server(compatserver.UDPServer, handler, timeout=TIMEOUT) as server:
         server.seen, server.counts = [], []
         sock = client(server)
         sock.send(payload)
@@ -268,7 +269,7 @@ def test_text_datagram_handler_reads_and_writes_text(payload, errors, seen, repl
 
 
 def test_an_undecodable_datagram_gets_no_reply_and_is_reported_once(capfd):
-    with make_server(compatserver.UDPServer, UpperDatagram, timeout=WAIT) as server:
+    with make_server(compatserver.UDPServer, UpperDatagram, timeout=TIMEOUT) as server:
         server.seen, server.counts = [], []
         sock = client(server)
         sock.send(b"\xff bad")

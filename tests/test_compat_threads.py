@@ -8,8 +8,9 @@ import pytest
 import compatserver
 
 from conftest_compat import (
-    THREADING_SERVERS, WAIT, client, handler_calling, is_stream, make_server,
-    request, request_in_background, serving, wait_until)
+    THREADING_SERVERS, client, handler_calling, is_stream, make_server, request,
+    request_in_background)
+from conftest_serve import TIMEOUT, serving, wait_until
 
 ids = lambda c: c.__name__  # noqa: E731
 
@@ -29,7 +30,7 @@ def test_defaults_are_the_same_on_every_version(cls):
 
 @pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
 def test_finished_threads_are_reaped(cls):
-    with serving(cls) as server:
+    with make_server(cls) as server, serving(server):
         for _ in range(50):
             assert request(server) == b"hello\n"
         # bpo-37193: 3.7's stdlib keeps all 50 Thread objects until
@@ -43,13 +44,13 @@ def test_handler_threads_follow_daemon_threads(cls, daemon):
     seen = []
     handler = handler_calling(
         cls, lambda h: seen.append(threading.current_thread().daemon))
-    with serving(cls, handler, daemon_threads=daemon) as server:
+    with make_server(cls, handler, daemon_threads=daemon) as server, serving(server):
         assert request(server) == b"done\n"
     assert seen == [daemon]
 
 
 class Gate(object):
-    """A handler action that blocks until released (at most WAIT seconds)."""
+    """A handler action that blocks until released (at most TIMEOUT seconds)."""
 
     def __init__(self):
         self.entered = threading.Event()
@@ -58,7 +59,7 @@ class Gate(object):
 
     def __call__(self, handler):
         self.entered.set()
-        self.release.wait(WAIT)
+        self.release.wait(TIMEOUT)
         self.finished.set()
 
 
@@ -85,9 +86,10 @@ def timed_close(server):
 @pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
 def test_block_on_close_waits_for_running_handlers(cls, daemon):
     gate = Gate()
-    with serving(cls, handler_calling(cls, gate), daemon_threads=daemon) as server:
+    with make_server(cls, handler_calling(cls, gate),
+                     daemon_threads=daemon) as server, serving(server):
         client = request_in_background(server)
-        assert gate.entered.wait(WAIT)
+        assert gate.entered.wait(TIMEOUT)
         server.shutdown()
         timer = threading.Timer(0.3, gate.release.set)
         timer.start()
@@ -96,23 +98,24 @@ def test_block_on_close_waits_for_running_handlers(cls, daemon):
         # skipped them; 2.7 and 3.6 never waited).
         assert gate.finished.is_set()
         assert elapsed >= 0.2
-        client.join(WAIT)
+        client.join(TIMEOUT)
         # The socket is closed after the wait: datagram handlers replied too.
         assert client.result == b"done\n"
-        timer.join(WAIT)
+        timer.join(TIMEOUT)
 
 
 @pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
 def test_without_block_on_close_server_close_does_not_wait(cls):
     gate = Gate()
-    with serving(cls, handler_calling(cls, gate), block_on_close=False) as server:
+    with make_server(cls, handler_calling(cls, gate),
+                     block_on_close=False) as server, serving(server):
         client = request_in_background(server)
-        assert gate.entered.wait(WAIT)
+        assert gate.entered.wait(TIMEOUT)
         server.shutdown()
         assert timed_close(server) < 1.0
         assert not gate.finished.is_set()
         gate.release.set()
-        client.join(WAIT)
+        client.join(TIMEOUT)
         wait_until(lambda: not server._threads)
         assert_late_reply(cls, client.result)
 
@@ -120,15 +123,16 @@ def test_without_block_on_close_server_close_does_not_wait(cls):
 @pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
 def test_block_on_close_timeout_bounds_the_wait(cls):
     gate = Gate()
-    with serving(cls, handler_calling(cls, gate), block_on_close_timeout=0.2) as server:
+    with make_server(cls, handler_calling(cls, gate),
+                     block_on_close_timeout=0.2) as server, serving(server):
         client = request_in_background(server)
-        assert gate.entered.wait(WAIT)
+        assert gate.entered.wait(TIMEOUT)
         server.shutdown()
         elapsed = timed_close(server)
         assert 0.15 <= elapsed < 2.0
         assert not gate.finished.is_set()
         gate.release.set()
-        client.join(WAIT)
+        client.join(TIMEOUT)
         wait_until(lambda: not server._threads)
         assert_late_reply(cls, client.result)
 
@@ -143,12 +147,12 @@ def test_server_close_from_a_handler_thread_does_not_raise(cls):
         except Exception as exc:  # 3.7+ stdlib: RuntimeError, cannot join current thread
             errors.append(exc)
 
-    with serving(cls, handler_calling(cls, close_from_handler)) as server:
+    with make_server(cls, handler_calling(cls, close_from_handler)) as server, serving(server):
         reply = request_in_background(server)
-        reply.join(WAIT)
+        reply.join(TIMEOUT)
         assert_late_reply(cls, reply.result)
         # server_close() also stopped the loop, which would spin otherwise.
-        server.test_thread.join(WAIT)
+        server.test_thread.join(TIMEOUT)
         assert not server.test_thread.is_alive()
     assert errors == []
 
@@ -157,7 +161,7 @@ def test_threads_are_reaped_without_a_loop():
     # The conformance suite's bpo-37193 check, with handle_request().
     cls = compatserver.ThreadingTCPServer
     with make_server(cls) as server:
-        server.timeout = WAIT
+        server.timeout = TIMEOUT
         for _ in range(10):
             sock = client(server)
             sock.close()
@@ -177,7 +181,7 @@ def test_a_subclass_calling_the_stdlib_init_directly_works(cls):
         def __init__(self, address, handler):
             std_init(self, address, handler)
 
-    with serving(Server) as server:
+    with make_server(Server) as server, serving(server):
         for _ in range(5):
             assert request(server) == b"hello\n"
         wait_until(lambda: len(server._threads) == 0)
@@ -189,7 +193,7 @@ def test_no_thread_state_is_kept_per_request(cls):
     # leaves its lock in threading._shutdown_locks; 3.7's stdlib also keeps
     # the Thread objects (bpo-37193).
     locks_before = len(getattr(threading, "_shutdown_locks", ()))
-    with serving(cls) as server:
+    with make_server(cls) as server, serving(server):
         for _ in range(200):
             assert request(server) == b"hello\n"
         wait_until(lambda: len(server._threads) == 0)
@@ -202,7 +206,7 @@ def test_no_thread_state_is_kept_per_request(cls):
 
 @pytest.mark.parametrize("cls", THREADING_SERVERS, ids=ids)
 def test_an_idle_loop_forgets_the_last_finished_threads(cls):
-    with serving(cls, poll_interval=0.02) as server:
+    with make_server(cls) as server, serving(server, poll_interval=0.02):
         for _ in range(3):
             assert request(server) == b"hello\n"
         # No further request: service_actions() reaps what the next request
