@@ -1,12 +1,12 @@
 """Helpers for the load and fault tests (``test_load_*.py``).
 
-A server under test runs ``serve_forever()`` in a thread on 127.0.0.1 port 0
-and is always shut down, closed and joined, each step bounded in time.  The
-server classes record what reaches ``handle_error()`` (instead of printing
-it) and count the requests they accepted and finished, so that a test waits
-for an exact count instead of sleeping.
+A server under test is built on 127.0.0.1 port 0 and served with
+``conftest_serve.serving(cls((HOST, 0), Command))``, which shuts it down,
+joins its loop and closes it, each step bounded in time.  The server
+classes record what reaches ``handle_error()`` (instead of printing it) and
+count the requests they accepted and finished, so that a test waits for an
+exact count instead of sleeping.
 """
-import contextlib
 import errno
 import hashlib
 import os
@@ -17,11 +17,9 @@ import threading
 import time
 
 import compatserver
+from conftest_serve import TIMEOUT
 
 HOST = "127.0.0.1"
-#: The longest any single step may take before the test fails.  Generous:
-#: the matrix runs two interpreters at once on a noisy two-core machine.
-TIMEOUT = 15.0
 
 BASES = {
     "sync": compatserver.TCPServer,
@@ -114,60 +112,6 @@ HELD_REPLY = b"held\n" + b"h" * (256 * 1024)
 
 def digest_reply(data):
     return ("%d %s\n" % (len(data), hashlib.sha1(data).hexdigest())).encode("ascii")
-
-
-def call_with_timeout(func, timeout=TIMEOUT, *args):
-    """Call *func* in a helper thread; fail if it has not returned in time."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = func(*args)
-        except BaseException as exc:  # re-raised in the caller
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name="call-with-timeout")
-    thread.daemon = True
-    start = time.time()
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise AssertionError("%s() did not return within %.0f s"
-                             % (getattr(func, "__name__", func), timeout))
-    if "error" in outcome:
-        raise outcome["error"]
-    return time.time() - start
-
-
-def stop(server, thread=None, timeout=TIMEOUT):
-    """shutdown(), server_close() and join, each bounded by *timeout*."""
-    call_with_timeout(server.shutdown, timeout)
-    call_with_timeout(server.server_close, timeout)
-    if thread is not None:
-        thread.join(timeout)
-        assert not thread.is_alive(), "serve_forever() did not return"
-
-
-@contextlib.contextmanager
-def serving(cls, handler=Command):
-    """Run ``cls((HOST, 0), handler).serve_forever()`` in a thread."""
-    server = cls((HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="serve-forever")
-    thread.daemon = True
-    thread.start()
-    try:
-        yield server
-    finally:
-        stop(server, thread)
-
-
-def wait_until(predicate, timeout=TIMEOUT, what="condition"):
-    """Poll *predicate* every millisecond or so until it is true."""
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(0.002)
 
 
 def connect(address, timeout=TIMEOUT):

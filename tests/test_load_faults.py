@@ -15,9 +15,10 @@ import pytest
 
 import compatserver
 from conftest_load import (
-    ALL_KINDS, CONCURRENT, HELD_REPLY, HOST, TIMEOUT, Command, assert_back_to,
-    assert_serving, connect, digest_reply, exchange, read_to_eof, reset, resources,
-    send_ignoring_disconnect, server_class, serving, stop, wait_until)
+    ALL_KINDS, CONCURRENT, HELD_REPLY, HOST, Command, assert_back_to, assert_serving,
+    connect, digest_reply, exchange, read_to_eof, reset, resources,
+    send_ignoring_disconnect, server_class)
+from conftest_serve import TIMEOUT, serving, stop, wait_until
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def disconnects_only(errors):
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_client_reset_mid_request(kind, baseline):
     cls = server_class(kind)
-    with serving(cls) as server:
+    with serving(cls((HOST, 0), Command)) as server:
         for i in range(10):
             sock = connect(server.server_address)
             sock.sendall(b"echo a line that never ends")
@@ -52,7 +53,7 @@ def test_client_reset_mid_request(kind, baseline):
                          ids=["short-reply", "1MB-reply"])
 def test_client_closes_before_reading_the_reply(kind, request_line, baseline):
     cls = server_class(kind)
-    with serving(cls) as server:
+    with serving(cls((HOST, 0), Command)) as server:
         for i in range(5):
             sock = connect(server.server_address)
             sock.sendall(request_line)
@@ -72,7 +73,7 @@ def test_client_closes_before_reading_the_reply(kind, request_line, baseline):
 def test_half_closed_connections_get_their_whole_reply(kind, baseline):
     cls = server_class(kind)
     payload = b"".join(b"%05d " % i for i in range(20000))  # 120 KB
-    with serving(cls) as server:
+    with serving(cls((HOST, 0), Command)) as server:
         address = server.server_address
         assert exchange(address, b"echo half\n", half_close=True) == b"echo: echo half\n"
         assert exchange(address, b"readall\n" + payload, half_close=True) == digest_reply(payload)
@@ -89,7 +90,7 @@ def test_slow_clients_are_timed_out_and_others_are_unaffected(kind, baseline):
     class Patient(Command):
         timeout = 3.0
 
-    with serving(cls, Patient) as server:
+    with serving(cls((HOST, 0), Patient)) as server:
         slow = [connect(server.server_address) for _ in range(2)]
         try:
             for sock in slow:
@@ -120,7 +121,7 @@ def test_a_pool_full_of_slow_clients_serves_the_others_after_the_timeout(baselin
     class Patient(Command):
         timeout = 0.5
 
-    with serving(cls, Patient) as server:
+    with serving(cls((HOST, 0), Patient)) as server:
         slow = [connect(server.server_address) for _ in range(2)]
         try:
             for sock in slow:
@@ -141,7 +142,7 @@ def test_a_pool_full_of_slow_clients_serves_the_others_after_the_timeout(baselin
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_a_handler_that_raises_is_reported_once_and_the_connection_closed(kind, baseline, capfd):
     cls = server_class(kind, record_errors=False)
-    with serving(cls) as server:
+    with serving(cls((HOST, 0), Command)) as server:
         sock = connect(server.server_address)
         client_address = sock.getsockname()
         sock.sendall(b"boom\n")
@@ -176,7 +177,7 @@ class TextEcho(compatserver.TextStreamRequestHandler):
 ], ids=["over-long-line", "undecodable"])
 def test_text_handler_bad_input_ends_only_that_connection(kind, bad, error, baseline):
     cls = server_class(kind)
-    with serving(cls, TextEcho) as server:
+    with serving(cls((HOST, 0), TextEcho)) as server:
         reply = exchange(server.server_address, u"caf\xe9\n".encode("utf-8") + bad + b"ok\n")
         # The good line before is answered; the bad one ends the connection.
         assert reply == u"echo: caf\xe9\n".encode("utf-8")
@@ -190,7 +191,7 @@ def test_text_handler_bad_input_ends_only_that_connection(kind, bad, error, base
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_text_handler_memory_is_bounded_whatever_the_client_sends(kind, baseline):
     cls = server_class(kind)
-    with serving(cls, TextEcho) as server:
+    with serving(cls((HOST, 0), TextEcho)) as server:
         sock = connect(server.server_address)
         # 8 MB without a newline: the handler gives up after 65 bytes and
         # closes; the rest of the send may meet the reset.
@@ -226,7 +227,7 @@ def test_a_burst_of_a_thousand_connections(kind, baseline):
     cls = server_class(kind, request_queue_size=n + 24)
     socks = []
     try:
-        with serving(cls) as server:
+        with serving(cls((HOST, 0), Command)) as server:
             for i in range(n):
                 sock = connect(server.server_address)
                 socks.append(sock)
@@ -290,6 +291,8 @@ def test_sigalrm_every_10ms_while_serving_and_shutting_down(kind, baseline):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        # Closed even when the loop failed; a second server_close() is harmless.
+        stop(server)
     assert not thread.is_alive()
     assert len(replies) >= 100 and all(replies)
     assert alarms[0] >= 20
@@ -308,57 +311,54 @@ def test_shutdown_and_close_while_handlers_run_lose_no_reply(kind, sigalrm, base
     # requests, and block_on_close serves every one before server_close()
     # returns.
     cls = server_class(kind, pool_size=4)
-    server = cls((HOST, 0), Command)
-    loop = threading.Thread(target=server.serve_forever, name="serve-forever")
-    loop.daemon = True
-    loop.start()
     replies = [None] * n
-
-    def client(i):
-        sock = connect(server.server_address)
-        try:
-            sock.sendall(b"hold 0.3\n")
-            replies[i] = read_to_eof(sock)
-        finally:
-            sock.close()
-
-    clients = [threading.Thread(target=client, args=(i,), name="client-%d" % i)
-               for i in range(n)]
-    for t in clients:
-        t.daemon = True
-        t.start()
     alarms = [0]
 
     def on_alarm(signum, frame):
         alarms[0] += 1
 
-    try:
-        wait_until(lambda: server.accepted == n, what="all requests accepted")
-        if sigalrm:
-            # shutdown() and server_close() wait in the main thread, where a
-            # signal lands every 10 ms (pytest's timeout is the backstop).
-            previous = signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+    with serving(cls((HOST, 0), Command)) as server:
+
+        def client(i):
+            sock = connect(server.server_address)
             try:
-                server.shutdown()
-                server.server_close()
+                sock.sendall(b"hold 0.3\n")
+                replies[i] = read_to_eof(sock)
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-            loop.join(TIMEOUT)
-            assert not loop.is_alive()
-            # At least one: on Python 2 a lock wait cannot be interrupted, so
-            # the handler runs once, when the wait is over; Python 3 runs it
-            # every 10 ms during the wait.
-            assert alarms[0] >= 1
-        else:
-            stop(server, loop)
-        # server_close() has returned: every reply has been sent in full and
-        # its connection closed.
-        assert server.done == n
-    finally:
+                sock.close()
+
+        clients = [threading.Thread(target=client, args=(i,), name="client-%d" % i)
+                   for i in range(n)]
         for t in clients:
-            t.join(TIMEOUT)
+            t.daemon = True
+            t.start()
+        try:
+            wait_until(lambda: server.accepted == n, what="all requests accepted")
+            if sigalrm:
+                # shutdown() and server_close() wait in the main thread, where a
+                # signal lands every 10 ms (pytest's timeout is the backstop).
+                previous = signal.signal(signal.SIGALRM, on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+                try:
+                    server.shutdown()
+                    server.server_close()
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    signal.signal(signal.SIGALRM, previous)
+                server.test_thread.join(TIMEOUT)
+                assert not server.test_thread.is_alive()
+                # At least one: on Python 2 a lock wait cannot be interrupted, so
+                # the handler runs once, when the wait is over; Python 3 runs it
+                # every 10 ms during the wait.
+                assert alarms[0] >= 1
+            else:
+                stop(server)
+            # server_close() has returned: every reply has been sent in full and
+            # its connection closed.
+            assert server.done == n
+        finally:
+            for t in clients:
+                t.join(TIMEOUT)
     assert replies == [HELD_REPLY] * n
     assert server.errors == []
 
@@ -409,7 +409,7 @@ def test_ten_thousand_requests_with_faults_leave_no_descriptors_or_threads(kind,
         except Exception as exc:  # reported by the main thread
             failures.append(exc)
 
-    with serving(cls) as server:
+    with serving(cls((HOST, 0), Command)) as server:
         clients = [threading.Thread(target=client, args=(server.server_address, s),
                                     name="client-%d" % s) for s in range(n_clients)]
         for t in clients:

@@ -19,7 +19,8 @@ import tempfile
 import pytest
 
 import compatserver
-from conftest_load import HOST, TIMEOUT, serving
+from conftest_load import HOST
+from conftest_serve import TIMEOUT, serving
 
 # The servers, handler and wrk script are the HTTP benchmark's own, so what
 # the benchmark measures is what these tests check.
@@ -79,6 +80,11 @@ def handler_class(docroot, keepalive):
     return httpload.handler_class(docroot, keepalive, timeout=TIMEOUT)
 
 
+def http_server(impl, docroot, mode):
+    """The *impl* server on 127.0.0.1 port 0, serving *docroot* in *mode*."""
+    return SERVERS[impl]((HOST, 0), handler_class(docroot, mode == "keepalive"))
+
+
 @pytest.fixture(params=["stdlib", "compat", "pool"])
 def impl(request):
     return request.param
@@ -97,7 +103,7 @@ def _url(server, path="/file.txt"):
 def test_curl_gets_the_file_status_codes_and_connection_reuse(impl, mode, docroot):
     out_dir = tempfile.mkdtemp(prefix="cs-curl-")
     try:
-        with serving(SERVERS[impl], handler_class(docroot, mode == "keepalive")) as server:
+        with serving(http_server(impl, docroot, mode)) as server:
             outputs = [os.path.join(out_dir, "%d" % i) for i in range(3)]
             args = [CURL, "-sS", "--max-time", "10", "-w", "%{http_code} %{num_connects}\\n"]
             for path in outputs:
@@ -124,7 +130,7 @@ def run_wrk(url, body_path, connections, seconds, script_dir):
 
 @needs_wrk
 def test_wrk_zero_socket_errors_and_every_body_right(impl, mode, docroot):
-    with serving(SERVERS[impl], handler_class(docroot, mode == "keepalive")) as server:
+    with serving(http_server(impl, docroot, mode)) as server:
         figures = run_wrk(_url(server), os.path.join(docroot, "file.txt"),
                           connections=4, seconds=1, script_dir=docroot)
     # At most the four requests in flight when wrk stopped met a closed

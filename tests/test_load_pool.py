@@ -11,8 +11,9 @@ import pytest
 
 import compatserver
 from conftest_load import (
-    HOST, TIMEOUT, Command, assert_back_to, assert_serving, call_with_timeout, connect,
-    exchange, read_to_eof, resources, server_class, serving, stop, wait_until)
+    HOST, Command, assert_back_to, assert_serving, connect, exchange, read_to_eof,
+    resources, server_class)
+from conftest_serve import TIMEOUT, call_with_timeout, serving, start, stop, wait_until
 
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
@@ -52,13 +53,6 @@ class Gated(compatserver.StreamRequestHandler):
         finally:
             with server.counts_lock:
                 server.running -= 1
-
-
-def start_loop(server):
-    loop = threading.Thread(target=server.serve_forever, name="serve-forever")
-    loop.daemon = True
-    loop.start()
-    return loop
 
 
 def gated_server(**attrs):
@@ -114,7 +108,7 @@ def test_public_names():
 
 
 def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
-    with serving(server_class("pool", pool_size=8)) as server:
+    with serving(server_class("pool", pool_size=8)((HOST, 0), Command)) as server:
         assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0}
         assert_serving(server, 50)
         stats = server.pool_stats()
@@ -127,9 +121,9 @@ def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
 
 def test_pool_size_bounds_the_handlers_running_at_once(baseline):
     server = gated_server(pool_size=3)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
     try:
+        start(server)
         for i in range(10):
             clients.start(("line %d\n" % i).encode("ascii"))
         wait_until(lambda: server.accepted == 10, what="all ten accepted")
@@ -139,7 +133,7 @@ def test_pool_size_bounds_the_handlers_running_at_once(baseline):
         clients.join()
     finally:
         server.gate.set()
-        stop(server, loop)
+        stop(server)
     assert server.peak == 3
     assert server.pool_stats()["started"] == 3
     assert clients.replies == dict((line, b"done: " + line) for line in clients.replies)
@@ -151,9 +145,9 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
     # and waits with it for a free slot; the other two clients stay in the
     # listen backlog, not accepted.
     server = gated_server(pool_size=1, queue_size=2)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
     try:
+        loop = start(server)
         for i in range(6):
             clients.start(("line %d\n" % i).encode("ascii"))
         wait_until(lambda: server.accepted == 4, what="four accepted")
@@ -177,7 +171,7 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
         clients.join()
     finally:
         server.gate.set()
-        stop(server, loop)
+        stop(server)
     served = sorted(r for r in clients.replies.values()
                     if isinstance(r, bytes) and r.startswith(b"done: "))
     others = [r for r in clients.replies.values() if not isinstance(r, bytes)
@@ -193,54 +187,66 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
 
 def test_serving_again_after_shutdown_keeps_the_queue_bound(baseline):
     server = gated_server(pool_size=1, queue_size=1)((HOST, 0), Gated)
-    for round_ in range(2):
-        server.gate.clear()
-        loop = start_loop(server)
-        clients = Clients(server.server_address)
-        for i in range(4):
-            clients.start(("round %d line %d\n" % (round_, i)).encode("ascii"))
-        # 1 running + 1 queued + 1 held by the accept loop; round 0 ended
-        # with all four of its requests accepted.
-        expected = 4 * round_ + 3
-        wait_until(lambda: server.accepted == expected, what="three accepted")
-        time.sleep(0.2)
-        assert server.accepted == expected
+    try:
+        for round_ in range(2):
+            server.gate.clear()
+            loop = start(server)
+            clients = Clients(server.server_address)
+            for i in range(4):
+                clients.start(("round %d line %d\n" % (round_, i)).encode("ascii"))
+            # 1 running + 1 queued + 1 held by the accept loop; round 0 ended
+            # with all four of its requests accepted.
+            expected = 4 * round_ + 3
+            wait_until(lambda: server.accepted == expected, what="three accepted")
+            time.sleep(0.2)
+            assert server.accepted == expected
+            server.gate.set()
+            clients.join()
+            call_with_timeout(server.shutdown)
+            loop.join(TIMEOUT)
+        call_with_timeout(server.server_close)
+        assert server.done == 8
+    finally:
         server.gate.set()
-        clients.join()
-        call_with_timeout(server.shutdown)
-        loop.join(TIMEOUT)
-    call_with_timeout(server.server_close)
-    assert server.done == 8
+        stop(server)
 
 
 def test_block_on_close_false_returns_at_once_and_the_workers_finish_later(baseline):
     server = gated_server(block_on_close=False)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
-    clients.start(b"slow\n")
-    wait_until(lambda: server.running == 1, what="the handler running")
-    call_with_timeout(server.shutdown)
-    loop.join(TIMEOUT)
-    assert call_with_timeout(server.server_close) < 2.0
-    assert server.pool_stats()["workers"] == 1
-    server.gate.set()
-    clients.join()
+    try:
+        loop = start(server)
+        clients.start(b"slow\n")
+        wait_until(lambda: server.running == 1, what="the handler running")
+        call_with_timeout(server.shutdown)
+        loop.join(TIMEOUT)
+        assert call_with_timeout(server.server_close) < 2.0
+        assert server.pool_stats()["workers"] == 1
+        server.gate.set()
+        clients.join()
+    finally:
+        server.gate.set()
+        stop(server)
     assert clients.replies == {b"slow\n": b"done: slow\n"}
     wait_until(lambda: server.pool_stats()["workers"] == 0, what="the worker ended")
 
 
 def test_block_on_close_timeout_bounds_server_close(baseline):
     server = gated_server(block_on_close_timeout=0.2)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
-    clients.start(b"slow\n")
-    wait_until(lambda: server.running == 1, what="the handler running")
-    call_with_timeout(server.shutdown)
-    loop.join(TIMEOUT)
-    elapsed = call_with_timeout(server.server_close)
-    assert 0.15 <= elapsed < 2.0
-    server.gate.set()
-    clients.join()
+    try:
+        loop = start(server)
+        clients.start(b"slow\n")
+        wait_until(lambda: server.running == 1, what="the handler running")
+        call_with_timeout(server.shutdown)
+        loop.join(TIMEOUT)
+        elapsed = call_with_timeout(server.server_close)
+        assert 0.15 <= elapsed < 2.0
+        server.gate.set()
+        clients.join()
+    finally:
+        server.gate.set()
+        stop(server)
     assert clients.replies == {b"slow\n": b"done: slow\n"}
     wait_until(lambda: server.pool_stats()["workers"] == 0, what="the worker ended")
 
@@ -249,13 +255,13 @@ def test_block_on_close_timeout_bounds_server_close(baseline):
 def test_close_or_shutdown_from_a_handler_does_not_deadlock(line, baseline):
     server = gated_server()((HOST, 0), Gated)
     server.gate.set()
-    loop = start_loop(server)
     try:
+        loop = start(server)
         assert exchange(server.server_address, line) == b"done: " + line
         loop.join(TIMEOUT)
         assert not loop.is_alive()
     finally:
-        stop(server, loop)
+        stop(server)
     assert server.errors == []
 
 
@@ -282,10 +288,9 @@ def silent_system_exit_in_threads():
 
 def test_system_exit_ends_the_worker_and_another_takes_over(baseline, capfd):
     server = gated_server(pool_size=1)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
     with silent_system_exit_in_threads():
-        _exit_then_three(server, loop, clients)
+        _exit_then_three(server, clients)
     assert clients.replies[b"exit\n"] == b""
     for i in range(3):
         line = ("after %d\n" % i).encode("ascii")
@@ -297,8 +302,9 @@ def test_system_exit_ends_the_worker_and_another_takes_over(baseline, capfd):
     assert capfd.readouterr() == ("", "")
 
 
-def _exit_then_three(server, loop, clients):
+def _exit_then_three(server, clients):
     try:
+        start(server)
         clients.start(b"exit\n")
         wait_until(lambda: server.running == 1, what="the exiting handler running")
         for i in range(3):
@@ -308,15 +314,15 @@ def _exit_then_three(server, loop, clients):
         clients.join()
     finally:
         server.gate.set()
-        stop(server, loop)
+        stop(server)
 
 
 @pytest.mark.parametrize("daemon", [False, True])
 def test_worker_threads_follow_daemon_threads(daemon, baseline):
     server = gated_server(daemon_threads=daemon)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
     try:
+        start(server)
         clients.start(b"x\n")
         wait_until(lambda: server.running == 1, what="the handler running")
         workers = [t for t in threading.enumerate() if "-worker-" in t.name]
@@ -326,13 +332,13 @@ def test_worker_threads_follow_daemon_threads(daemon, baseline):
         clients.join()
     finally:
         server.gate.set()
-        stop(server, loop)
+        stop(server)
 
 
 def test_context_manager_stops_and_closes(baseline):
     with gated_server()((HOST, 0), Gated) as server:
         server.gate.set()
-        loop = start_loop(server)
+        loop = start(server)
         assert exchange(server.server_address, b"a\n") == b"done: a\n"
     loop.join(TIMEOUT)
     assert not loop.is_alive()
@@ -360,11 +366,11 @@ def _datagram_exchange(server, family, n, client_address=None):
 
 def test_udp_pool(baseline):
     server = compatserver.ThreadPoolUDPServer((HOST, 0), DatagramEcho)
-    loop = start_loop(server)
     try:
+        start(server)
         _datagram_exchange(server, socket.AF_INET, 20)
     finally:
-        stop(server, loop)
+        stop(server)
 
 
 def _exchange_on(family, address, line):
@@ -395,32 +401,32 @@ def test_unix_stream_pool(tmpdir_short, baseline):
 
     path = os.path.join(tmpdir_short, "s")
     server = compatserver.ThreadPoolUnixStreamServer(path, Echo)
-    loop = start_loop(server)
     try:
+        start(server)
         for i in range(20):
             assert _exchange_on(socket.AF_UNIX, path, b"unix\n") == b"echo: unix\n"
     finally:
-        stop(server, loop)
+        stop(server)
 
 
 @pytest.mark.skipif(not HAS_UNIX, reason="needs socket.AF_UNIX")
 def test_unix_datagram_pool(tmpdir_short, baseline):
     path = os.path.join(tmpdir_short, "s")
     server = compatserver.ThreadPoolUnixDatagramServer(path, DatagramEcho)
-    loop = start_loop(server)
     try:
+        start(server)
         _datagram_exchange(server, socket.AF_UNIX, 20, os.path.join(tmpdir_short, "c"))
     finally:
-        stop(server, loop)
+        stop(server)
 
 
 def test_shutdown_returns_at_once_while_every_worker_handles(baseline):
     # The serve_forever() thread never handles a request, so it returns
     # whatever the handlers do; the workers go on until server_close().
     server = gated_server(pool_size=2)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
     try:
+        loop = start(server)
         for i in range(3):
             clients.start(("line %d\n" % i).encode("ascii"))
         wait_until(lambda: server.running == 2, what="both workers handling")
@@ -437,7 +443,7 @@ def test_shutdown_returns_at_once_while_every_worker_handles(baseline):
         clients.join()
     finally:
         server.gate.set()
-        stop(server, loop)
+        stop(server)
     assert clients.replies == dict((line, b"done: " + line) for line in clients.replies)
     assert len(clients.replies) == 3
 
@@ -447,9 +453,9 @@ def test_idle_workers_all_wait_in_accept_and_take_turns(baseline):
     # loop sends the workers back to accept() and stops accepting itself:
     # four threads wait on the socket, and no new one starts.
     server = gated_server(pool_size=4)((HOST, 0), Gated)
-    loop = start_loop(server)
     clients = Clients(server.server_address)
     try:
+        start(server)
         for i in range(4):
             clients.start(("line %d\n" % i).encode("ascii"))
         wait_until(lambda: server.running == 4, what="four handlers running")
@@ -465,7 +471,7 @@ def test_idle_workers_all_wait_in_accept_and_take_turns(baseline):
         assert server.pool_stats()["started"] == 4
     finally:
         server.gate.set()
-        stop(server, loop)
+        stop(server)
 
 
 def test_wake_up_connections_are_never_seen_by_the_handler(baseline):
@@ -482,7 +488,7 @@ def test_wake_up_connections_are_never_seen_by_the_handler(baseline):
     server = Watched((HOST, 0), Command)
     try:
         for round_ in range(3):
-            loop = start_loop(server)
+            loop = start(server)
             for i in range(5):
                 line = ("echo %d %d\n" % (round_, i)).encode("ascii")
                 assert exchange(server.server_address, line) == b"echo: " + line
@@ -498,7 +504,7 @@ def test_wake_up_connections_are_never_seen_by_the_handler(baseline):
         assert server.errors == []
         assert server.pool_stats()["started"] <= 2
     finally:
-        call_with_timeout(server.server_close)
+        stop(server)
     assert server._pool_pills == {}
 
 
@@ -506,8 +512,8 @@ def test_server_close_without_shutdown_wakes_the_workers_in_accept(baseline):
     # server_close() while the loop runs: the workers blocked in accept()
     # are woken before the socket closes (closing it does not wake them).
     server = server_class("pool", pool_size=4)((HOST, 0), Command)
-    loop = start_loop(server)
     try:
+        loop = start(server)
         for i in range(3):
             assert exchange(server.server_address, b"echo x\n") == b"echo: echo x\n"
         wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
@@ -517,7 +523,7 @@ def test_server_close_without_shutdown_wakes_the_workers_in_accept(baseline):
         assert not loop.is_alive()
         assert server.pool_stats()["workers"] == 0
     finally:
-        stop(server, loop)
+        stop(server)
 
 
 class Synchronous(object):
@@ -535,7 +541,7 @@ def test_an_overridden_process_request_is_honoured(baseline):
     class Sync(Synchronous, base):
         handled_in = []
 
-    with serving(Sync) as server:
+    with serving(Sync((HOST, 0), Command)) as server:
         assert_serving(server, 10)
         assert server.errors == []
     # Called by the thread that accepted: the serve_forever() loop, since
@@ -553,7 +559,7 @@ def test_an_error_in_verify_request_goes_to_handle_error(baseline):
                 raise ValueError("rejected")
             return True
 
-    with serving(Picky) as server:
+    with serving(Picky((HOST, 0), Command)) as server:
         sock = connect(server.server_address)
         try:
             assert read_to_eof(sock) == b""
@@ -575,7 +581,7 @@ def test_handle_request_without_serve_forever_uses_a_worker(baseline):
         assert clients.replies == {b"echo once\n": b"echo: echo once\n"}
         assert server.pool_stats()["started"] == 1
     finally:
-        call_with_timeout(server.server_close)
+        stop(server)
 
 
 def _ipv6_loopback():
@@ -604,8 +610,8 @@ def test_a_server_on_every_address_wakes_its_workers_through_loopback(
         address_family = family
 
     server = Server((any_address, 0), Command)
-    loop = start_loop(server)
     try:
+        loop = start(server)
         address = (loopback, server.server_address[1])
         for i in range(3):
             assert _exchange_on(family, address, b"echo v\n") == b"echo: echo v\n"
@@ -617,7 +623,7 @@ def test_a_server_on_every_address_wakes_its_workers_through_loopback(
                    == (0, len(server._pool_workers)), what="every worker parked")
         assert server.accepted == server.done == 3
     finally:
-        stop(server, loop)
+        stop(server)
 
 
 def test_serving_again_before_the_workers_have_left_accept(baseline):
@@ -636,7 +642,7 @@ def test_serving_again_before_the_workers_have_left_accept(baseline):
 
     server = Slow((HOST, 0), Command)
     try:
-        loop = start_loop(server)
+        loop = start(server)
         for i in range(3):
             assert exchange(server.server_address, b"echo a\n") == b"echo: echo a\n"
         wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
@@ -644,7 +650,7 @@ def test_serving_again_before_the_workers_have_left_accept(baseline):
         server.slow = True
         call_with_timeout(server.shutdown)
         loop.join(TIMEOUT)
-        loop = start_loop(server)
+        loop = start(server)
         assert server._pool_acceptors >= 1
         server.slow = False
         time.sleep(0.5)  # the workers are back in accept()
@@ -659,4 +665,4 @@ def test_serving_again_before_the_workers_have_left_accept(baseline):
         assert server.accepted == server.done == 23
         assert server.errors == []
     finally:
-        stop(server, loop)
+        stop(server)
