@@ -12,7 +12,7 @@ import pytest
 import compatserver
 from compatserver import stdlib
 
-from conftest_compat import WAIT, run_in_thread, wait_until
+from conftest_serve import TIMEOUT, call_with_timeout, serving
 
 try:
     from http.server import HTTPServer
@@ -61,25 +61,19 @@ def test_a_mixin_first_brings_compatservers_loop(mixin, base):
 @pytest.mark.parametrize("mixin", MIXINS, ids=ids)
 def test_a_mixin_first_serves_and_stops_at_once(mixin):
     cls = type("Mixed", (mixin, UsersOwnServer), {})
-    server = cls(("127.0.0.1", 0), Echo)
-    thread = run_in_thread(server.serve_forever, 30.0)
-    try:
-        wait_until(lambda: server._loop_thread is not None)
-        sock = socket.create_connection(server.server_address, WAIT)
+    # poll_interval is 30 s: the stdlib's loop would take up to that long to
+    # notice the shutdown, and call_with_timeout() fails after TIMEOUT.
+    with serving(cls(("127.0.0.1", 0), Echo), poll_interval=30.0) as server:
+        sock = socket.create_connection(server.server_address, TIMEOUT)
         try:
             sock.sendall(b"hi\n")
             assert sock.makefile("rb").readline() == b"hi\n"
         finally:
             sock.close()
-    finally:
-        # poll_interval is 30 s: the stdlib's loop would take up to that
-        # long to notice the shutdown.
-        stopper = run_in_thread(server.shutdown)
-        stopper.join(WAIT)
-        assert not stopper.is_alive(), "shutdown() waited for the poll"
-        thread.join(WAIT)
-        server.server_close()
-    assert not thread.is_alive()
+        # Well under the poll: the stdlib's loop would take up to 30 s.
+        assert call_with_timeout(server.shutdown) < 5.0
+        server.test_thread.join(TIMEOUT)
+        assert not server.test_thread.is_alive()
 
 
 def test_the_stdlib_server_first_is_refused_with_the_fix():
@@ -120,12 +114,7 @@ def test_a_subclass_that_calls_the_stdlib_init_by_name_works():
         def __init__(self, address, handler):
             stdlib.TCPServer.__init__(self, address, handler)
 
-    server = Server(("127.0.0.1", 0), Echo)
-    thread = run_in_thread(server.serve_forever, 30.0)
-    try:
-        wait_until(lambda: server._loop_thread is not None)
-    finally:
-        server.shutdown()
-        thread.join(WAIT)
-        server.server_close()
-    assert not thread.is_alive()
+    with serving(Server(("127.0.0.1", 0), Echo), poll_interval=30.0) as server:
+        call_with_timeout(server.shutdown)
+        server.test_thread.join(TIMEOUT)
+        assert not server.test_thread.is_alive()

@@ -13,7 +13,7 @@ import pytest
 
 import compatserver
 
-from conftest_compat import WAIT
+from conftest_serve import TIMEOUT as WAIT
 
 
 _Thread = threading.Thread
