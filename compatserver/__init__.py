@@ -10,7 +10,9 @@ included, which Python 2.7's ``__all__`` lacks), the Unix and forking
 combinations wherever ``socket.AF_UNIX`` and ``os.fork`` exist, and the
 additions :class:`TextStreamRequestHandler`,
 :class:`TextDatagramRequestHandler`, :exc:`LineTooLong` and
-:func:`is_disconnect`, :class:`LoopMixIn` (compatserver's loop for any
+:func:`is_disconnect`, :func:`install` / :func:`uninstall` with
+:exc:`InstallWarning` (compatserver under the stdlib's name, for code that
+imports socketserver itself), :class:`LoopMixIn` (compatserver's loop for any
 server class built on the stdlib's socketserver), and the thread-pool servers (:class:`ThreadPoolMixIn`,
 :class:`ThreadPoolTCPServer`, :class:`ThreadPoolUDPServer` and, with
 ``AF_UNIX``, :class:`ThreadPoolUnixStreamServer` and
@@ -21,6 +23,7 @@ from ._handlers import (
     BaseRequestHandler, DatagramRequestHandler, LineTooLong,
     StreamRequestHandler, TextDatagramRequestHandler, TextStreamRequestHandler,
     is_disconnect)
+from ._install import InstallWarning, install, uninstall
 from ._loop import LoopMixIn
 from ._servers import *  # noqa: F401,F403 - the names of _servers.__all__
 from ._pool import *  # noqa: F401,F403 - the names of _pool.__all__
@@ -31,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = ["LoopMixIn"] + _servers.__all__ + _pool.__all__ + [
     "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
     "TextStreamRequestHandler", "TextDatagramRequestHandler", "LineTooLong",
-    "is_disconnect",
+    "is_disconnect", "install", "uninstall", "InstallWarning",
 ]
 
 # Public objects say they come from here: this is where users (and pickle,

@@ -20,8 +20,14 @@ from six.moves import socketserver as stdlib
 __all__ = [
     "stdlib", "PY2", "HAS_FORK", "HAS_UNIX", "HAS_REUSEPORT", "monotonic",
     "poll_ms", "wait_for", "socket_writer", "DISCONNECT_ERRNOS", "is_disconnect",
-    "text_type", "NewStyle",
+    "text_type", "NewStyle", "STDLIB_NAME", "SIX_MOVES_NAME",
 ]
+
+#: The name the stdlib module is imported under on this interpreter:
+#: ``SocketServer`` on Python 2.7, ``socketserver`` on 3.x.
+STDLIB_NAME = stdlib.__name__
+#: The name of the same module through six: ``six.moves.socketserver``.
+SIX_MOVES_NAME = six.moves.__name__ + ".socketserver"
 
 PY2 = six.PY2
 text_type = six.text_type
