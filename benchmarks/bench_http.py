@@ -8,9 +8,9 @@ The handler is the stdlib's own ``SimpleHTTPRequestHandler``
     ``http.server.ThreadingHTTPServer`` (3.7+; ``ThreadingMixIn`` +
     ``HTTPServer`` before, as 3.7 defines it);
 ``compat``
-    ``compatserver.ThreadingTCPServer`` with what ``HTTPServer`` adds;
+    ``compatserver.http.ThreadingHTTPServer``;
 ``pool``
-    ``compatserver.ThreadPoolTCPServer`` with the same.
+    ``compatserver.http.ThreadPoolHTTPServer``.
 
 Two kinds of traffic: ``http_close`` (the handler's default HTTP/1.0: one
 connection per request) and ``http_keepalive`` (``protocol_version =
@@ -36,13 +36,13 @@ import threading
 import benchlib
 from benchlib import median, progress
 from httpload import handler_class as http_handler_class
-from httpload import http_server_on, run, stdlib_threading_http_server, which, wrk, write_wrk_script
+from httpload import run, stdlib_threading_http_server, which, wrk, write_wrk_script
 
 try:
-    import compatserver
+    import compatserver.http as compat_http
 except ImportError as exc:  # say why, measure the rest
-    compatserver = None
-    COMPAT_IMPORT_ERROR = "compatserver does not import: %s" % (exc,)
+    compat_http = None
+    COMPAT_IMPORT_ERROR = "compatserver.http does not import: %s" % (exc,)
 else:
     COMPAT_IMPORT_ERROR = None
 
@@ -85,19 +85,19 @@ def stdlib_server_class():
 
 
 def compat_server_class(base):
-    return error_counting(http_server_on(base), "HTTP" + base.__name__)
+    return error_counting(base, base.__name__)
 
 
 def implementations():
     impls = {"stdlib": stdlib_server_class()}
     skipped = {}
-    if compatserver is None:
+    if compat_http is None:
         skipped["compat"] = skipped["pool"] = COMPAT_IMPORT_ERROR
         return impls, skipped
-    for impl, name in (("compat", "ThreadingTCPServer"), ("pool", "ThreadPoolTCPServer")):
-        base = getattr(compatserver, name, None)
+    for impl, name in (("compat", "ThreadingHTTPServer"), ("pool", "ThreadPoolHTTPServer")):
+        base = getattr(compat_http, name, None)
         if base is None:
-            skipped[impl] = "compatserver.%s does not exist" % name
+            skipped[impl] = "compatserver.http.%s does not exist" % name
         else:
             impls[impl] = compat_server_class(base)
     return impls, skipped
