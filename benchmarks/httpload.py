@@ -60,21 +60,6 @@ def stdlib_threading_http_server():
     return cls
 
 
-def http_server_on(base):
-    """*base* plus what ``http.server.HTTPServer`` adds to ``TCPServer``."""
-    class HTTPServer(base):
-        allow_reuse_address = True
-
-        def server_bind(self):
-            base.server_bind(self)
-            host, port = self.server_address[:2]
-            self.server_name = host  # HTTPServer's getfqdn() may ask DNS
-            self.server_port = port
-
-    HTTPServer.__name__ = "HTTP" + base.__name__
-    return HTTPServer
-
-
 def handler_class(docroot, keepalive, timeout):
     """``SimpleHTTPRequestHandler`` serving *docroot*, quietly.
 

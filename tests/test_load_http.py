@@ -1,7 +1,7 @@
 """Real clients nobody here wrote: ``curl`` and ``wrk`` against ``http.server``.
 
 The stdlib's own ``SimpleHTTPRequestHandler`` (``SimpleHTTPServer`` on 2.7)
-is served by compatserver's thread-per-request and pool servers, side by
+is served by ``compatserver.http``'s thread-per-request and pool servers, side by
 side with the stdlib's ``ThreadingHTTPServer`` (``ThreadingMixIn`` +
 ``HTTPServer`` before 3.7).  Every body is checked, and wrk must report zero
 socket errors.  ``make test`` installs the Debian packages ``wrk`` and
@@ -18,7 +18,7 @@ import tempfile
 
 import pytest
 
-import compatserver
+import compatserver.http
 from conftest_load import HOST
 from conftest_serve import TIMEOUT, serving
 
@@ -60,10 +60,10 @@ def _recording(base, **attrs):
 
 SERVERS = {
     "stdlib": _recording(httpload.stdlib_threading_http_server()),
-    "compat": _recording(httpload.http_server_on(compatserver.ThreadingTCPServer)),
+    "compat": _recording(compatserver.http.ThreadingHTTPServer),
     # A keep-alive connection holds a pool worker for as long as it lasts:
     # the clients below open four connections, the pool has eight workers.
-    "pool": _recording(httpload.http_server_on(compatserver.ThreadPoolTCPServer), pool_size=8),
+    "pool": _recording(compatserver.http.ThreadPoolHTTPServer, pool_size=8),
 }
 
 
