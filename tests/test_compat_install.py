@@ -1,4 +1,4 @@
-"""compatserver.install(): code importing socketserver itself gets compatserver.
+"""compatserver.install(): code importing socketserver gets compatserver.
 
 Every check runs in a child process started with the interpreter running the
 tests: install() changes ``sys.modules`` for the whole process, and its
