@@ -205,6 +205,35 @@ def check_bases(cls):
                     ", ".join(b.__name__ for b in first + rest)))
 
 
+class _Inherited(NewStyle):
+    """Stands in for a compatserver base that the stdlib's class already has."""
+
+
+def unless_inherited(ours, theirs):
+    """*ours*, to be named first among the bases of a class that adds to *theirs*.
+
+    compatserver's classes name their own base first: ``class
+    HTTPServer(LoopMixIn, http.server.HTTPServer)``.  After
+    :func:`compatserver.install`, modules imported later are built on
+    compatserver, so ``http.server.HTTPServer`` derives from ``LoopMixIn``
+    already, and naming it again first has no consistent MRO.  Then this
+    returns an empty class instead, and the stdlib's class brings ours.
+    """
+    return _Inherited if issubclass(theirs, ours) else ours
+
+
+def without_inherited(bases):
+    """*bases* less those that a later one derives from already.
+
+    For classes built from a list of bases (``(ThreadingMixIn, HTTPServer,
+    http.server.ThreadingHTTPServer)``): after :func:`compatserver.install`,
+    the stdlib's ``ThreadingHTTPServer`` derives from compatserver's
+    ``ThreadingMixIn``, which must then not be named before it.
+    """
+    return tuple(base for i, base in enumerate(bases)
+                 if not any(issubclass(later, base) for later in bases[i + 1:]))
+
+
 # -- the loop ---------------------------------------------------------------
 
 def _new_loop_lock(server):

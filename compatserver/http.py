@@ -54,7 +54,7 @@ import sys
 from ._compat import (
     HTTP_DIRECTORY_ARGUMENT, HTTP_HEADERS_BUFFERED, http_modules, text_type)
 from ._handlers import StreamRequestHandler
-from ._loop import LoopMixIn
+from ._loop import LoopMixIn, unless_inherited, without_inherited
 from ._pool import ThreadPoolMixIn
 from ._servers import ThreadingMixIn
 
@@ -70,7 +70,7 @@ if hasattr(_cgi, "CGIHTTPRequestHandler"):
 
 # -- servers -----------------------------------------------------------------
 
-class HTTPServer(LoopMixIn, _base.HTTPServer):
+class HTTPServer(unless_inherited(LoopMixIn, _base.HTTPServer), _base.HTTPServer):
     """HTTP server that handles one request at a time.
 
     The stdlib's ``HTTPServer`` (it records ``server_name`` and
@@ -90,7 +90,7 @@ def _threading_http_server():
     std = getattr(_base, "ThreadingHTTPServer", None)
     if std is not None:
         bases += (std,)
-    return type("ThreadingHTTPServer", bases, {
+    return type("ThreadingHTTPServer", without_inherited(bases), {
         "__module__": __name__, "daemon_threads": True,
         "__doc__": """HTTP server that handles each request in a new thread.
 
@@ -149,7 +149,8 @@ def _html_escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class BaseHTTPRequestHandler(StreamRequestHandler, _base.BaseHTTPRequestHandler):
+class BaseHTTPRequestHandler(unless_inherited(StreamRequestHandler, _base.BaseHTTPRequestHandler),
+                             _base.BaseHTTPRequestHandler):
     """HTTP request handler base class.
 
     The stdlib's handler, whose ``do_<COMMAND>()`` methods subclasses

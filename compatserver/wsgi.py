@@ -16,7 +16,7 @@ from __future__ import absolute_import
 
 from wsgiref import simple_server as _simple
 
-from ._loop import LoopMixIn
+from ._loop import LoopMixIn, unless_inherited
 from ._pool import ThreadPoolMixIn
 from ._servers import ThreadingMixIn
 from .http import BaseHTTPRequestHandler
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class WSGIServer(LoopMixIn, _simple.WSGIServer):
+class WSGIServer(unless_inherited(LoopMixIn, _simple.WSGIServer), _simple.WSGIServer):
     """WSGI server that handles one request at a time.
 
     Methods for the caller: ``set_app(application)``, ``get_app()``, and

@@ -20,7 +20,7 @@ here under the same names on every version.
 from __future__ import absolute_import
 
 from ._compat import xmlrpc_modules
-from ._loop import LoopMixIn
+from ._loop import LoopMixIn, unless_inherited
 from ._pool import ThreadPoolMixIn
 from ._servers import ThreadingMixIn
 from .http import BaseHTTPRequestHandler
@@ -62,7 +62,8 @@ class DocXMLRPCRequestHandler(SimpleXMLRPCRequestHandler,
     """
 
 
-class SimpleXMLRPCServer(LoopMixIn, _server.SimpleXMLRPCServer):
+class SimpleXMLRPCServer(unless_inherited(LoopMixIn, _server.SimpleXMLRPCServer),
+                         _server.SimpleXMLRPCServer):
     """Simple XML-RPC server, handling one request at a time.
 
     Takes the stdlib's arguments; *requestHandler* defaults to

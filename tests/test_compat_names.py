@@ -13,7 +13,8 @@ HAS_FORK = hasattr(os, "fork")
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
 ADDITIONS = ["TextStreamRequestHandler", "TextDatagramRequestHandler",
-             "LineTooLong", "is_disconnect", "LoopMixIn"]
+             "LineTooLong", "is_disconnect", "LoopMixIn",
+             "install", "uninstall", "InstallWarning"]
 
 STDLIB_NAMES = [
     "BaseServer", "TCPServer", "UDPServer", "ThreadingMixIn",
