@@ -25,6 +25,7 @@ import json
 import math
 import os
 import re
+import sys
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -406,7 +407,10 @@ def write_if_changed(path, text):
 STDLIB_MODULES = {
     "socketserver", "SocketServer", "socket", "select", "selectors", "threading", "signal",
     "logging", "io", "os", "errno", "sys", "http", "queue", "time", "subprocess", "codecs",
+    "xmlrpc", "wsgiref", "pydoc", "warnings",
 }
+#: Names whose page is a dotted module of its own.
+STDLIB_PAGES = ("http.server", "xmlrpc.server", "xmlrpc.client")
 BUILTIN_TYPES = {"int", "float", "str", "bytes", "bool", "object", "type", "list", "tuple",
                  "dict", "set", "None", "unicode"}
 DOCS = "https://docs.python.org/3/library/"
@@ -429,9 +433,47 @@ def stdlib_url(target):
     if head in STDLIB_MODULES:
         if head == "SocketServer":
             return "https://docs.python.org/2.7/library/socketserver.html#" + target
-        page = "http.server" if target.startswith("http.server") else head
+        page = next((p for p in STDLIB_PAGES if target.startswith(p + ".")), head)
         return DOCS + page + ".html#" + target
     return None
+
+
+def _owner_of(target, context):
+    """The class and method a reference names, for compatserver's classes.
+
+    ``compatserver.BaseServer.serve_forever``, or ``serve_forever`` in the
+    docstring of a compatserver class (*context*), or
+    ``BaseHTTPRequestHandler.end_headers`` in a compatserver module's
+    docstring: ``(cls, "serve_forever")``, or None.
+    """
+    import importlib
+
+    if target.startswith("compatserver."):
+        dotted = target
+    elif context and context.startswith("compatserver."):
+        dotted = context + "." + target
+    else:
+        return None
+    # The longest importable module prefix, then the class below it.
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 2, 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        names = parts[cut:]
+        if len(names) != 2:
+            return None
+        cls = getattr(module, names[0], None)
+        if isinstance(cls, type) and hasattr(cls, names[1]):
+            return cls, names[1]
+        return None
+    return None
+
+
+def supplier_of(cls, name):
+    """The class in ``cls.__mro__`` whose own namespace defines *name*."""
+    return next((k for k in cls.__mro__ if name in vars(k)), None)
 
 
 def inherited_stdlib_url(target, context):
@@ -439,26 +481,38 @@ def inherited_stdlib_url(target, context):
 
     ``:meth:`handle_timeout``` in the docstring of ``compatserver.BaseServer``
     names ``socketserver.BaseServer.handle_timeout``, which compatserver does
-    not override: link to the stdlib's documentation of it.
+    not override: link to the stdlib's documentation of it.  The same for
+    ``http.server``, ``xmlrpc.server`` and ``wsgiref`` members under
+    ``compatserver.http`` and its siblings.
+    """
+    found = _owner_of(target, context)
+    if found is None:
+        return None
+    klass = supplier_of(*found)
+    module = klass.__module__
+    if module in ("socketserver", "SocketServer"):
+        return DOCS + "socketserver.html#socketserver.%s.%s" % (klass.__name__, found[1])
+    if module.split(".")[0] in STDLIB_MODULES:
+        return stdlib_url("%s.%s.%s" % (module, klass.__name__, found[1]))
+    return None
+
+
+def _documented_supplier(target, context):
+    """``compatserver.LoopMixIn.serve_forever`` for ``compatserver.BaseServer.serve_forever``.
+
+    A method that a compatserver class inherits from another compatserver
+    class is documented once, on the class that defines it.
     """
     import compatserver
 
-    if target.startswith("compatserver."):
-        parts = target.split(".")[1:]
-    elif context and context.startswith("compatserver.") and "." not in target:
-        parts = context.split(".")[1:] + [target]
-    else:
+    found = _owner_of(target, context)
+    if found is None:
         return None
-    if len(parts) != 2:
-        return None
-    cls = getattr(compatserver, parts[0], None)
-    if not isinstance(cls, type) or not hasattr(cls, parts[1]):
-        return None
-    for klass in cls.__mro__:
-        if parts[1] in vars(klass):
-            if klass.__module__ in ("socketserver", "SocketServer"):
-                return DOCS + "socketserver.html#socketserver.%s.%s" % (klass.__name__, parts[1])
-            return None
+    klass = supplier_of(*found)
+    for module_name, module in (("compatserver", compatserver),
+                                (klass.__module__, sys.modules.get(klass.__module__))):
+        if module is not None and getattr(module, klass.__name__, None) is klass:
+            return "%s.%s.%s" % (module_name, klass.__name__, found[1])
     return None
 
 
@@ -470,16 +524,37 @@ def resolve_stdlib(app, env, node, contnode):
     if node.get("py:class"):
         context = "%s.%s" % (node.get("py:module") or "", node.get("py:class"))
         context = context.lstrip(".")
+    elif node.get("py:module"):
+        context = node.get("py:module")
+    domain = env.domains["py"] if hasattr(env.domains, "__getitem__") else env.get_domain("py")
+    documented = _documented_supplier(target, context)
+    if documented is not None and documented != target:
+        found = domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"),
+                                    documented, node, contnode)
+        if found is not None:
+            return found
     url = stdlib_url(target) or inherited_stdlib_url(target, context)
     if url is None and context and "." not in target and "MixIn" in context:
         # A mix-in's docstring names a method of the server it is mixed
         # into (``:meth:`handle_error``` in ThreadingMixIn): BaseServer's.
-        domain = env.domains["py"] if hasattr(env.domains, "__getitem__") else env.get_domain("py")
-        found = domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"),
-                                    "compatserver.BaseServer." + target, node, contnode)
-        if found is not None:
-            return found
-        url = inherited_stdlib_url(target, "compatserver.BaseServer")
+        return resolve_stdlib_in(app, env, node, contnode, domain, target)
+    if url is None:
+        return None
+    ref = nodes.reference("", "", internal=False, refuri=url, reftitle="(in the Python documentation)")
+    ref.append(contnode)
+    return ref
+
+
+def resolve_stdlib_in(app, env, node, contnode, domain, target):
+    """A method of BaseServer named from a mix-in's docstring."""
+    for name in ("compatserver.BaseServer." + target, _documented_supplier(
+            "compatserver.BaseServer." + target, None)):
+        if name:
+            found = domain.resolve_xref(env, node.get("refdoc"), app.builder,
+                                        node.get("reftype"), name, node, contnode)
+            if found is not None:
+                return found
+    url = inherited_stdlib_url(target, "compatserver.BaseServer")
     if url is None:
         return None
     ref = nodes.reference("", "", internal=False, refuri=url, reftitle="(in the Python documentation)")
