@@ -30,6 +30,7 @@ per-instance locks made on first use (:class:`PerInstance`), so a subclass
 that calls a stdlib ``__init__`` by name (common in Python 2 code, and what
 ``SimpleXMLRPCServer`` itself does) works.
 """
+import errno
 import socket
 import sys
 import threading
@@ -40,6 +41,12 @@ from ._compat import NewStyle, monotonic, stdlib
 from ._wait import POLLNVAL, READ_EVENTS, Poller, WakeupPipe, wait_for
 
 __all__ = ["LoopMixIn"]
+
+#: errno values of an accept() that failed for want of descriptors or
+#: memory: the connection is still in the backlog (see _accept_failed()).
+RESOURCE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")
+    if hasattr(errno, name))
 
 
 # -- small pieces used by every server class --------------------------------
@@ -461,18 +468,29 @@ class LoopMixIn(NewStyle):
     # The loop itself, and the hooks the mix-ins customise it with.
 
     def _serve_until_stopped(self, wakeup, poll_interval):
-        # Waits on the listening socket (while _loop_accepts()) and on
-        # *wakeup*, the loop's self-pipe, until shutdown() sets the stop
-        # flag; poll_interval bounds the time between two service_actions().
+        # One poller, owned by this thread: the self-pipe always, the
+        # listening socket while _loop_accepts() and no accept back-off
+        # runs, and whatever descriptors a mix-in registers through
+        # self._loop_poller (the pool's parked connections), which are
+        # reported to _loop_ready().  poll_interval bounds the time between
+        # two service_actions().
         wake_fd = wakeup.read_fd
-        accepting = Poller()
-        accepting.register(self.fileno(), READ_EVENTS)
-        accepting.register(wake_fd, READ_EVENTS)
-        waiting = Poller()
-        waiting.register(wake_fd, READ_EVENTS)
+        listening = self.fileno()
+        self._loop_poller = poller = Poller()
+        poller.register(wake_fd, READ_EVENTS)
+        watching = False
         while not self._loop_stop:
-            ready = wait_for(accepting if self._loop_accepts() else waiting,
-                             poll_interval)
+            timeout = poll_interval
+            accepts = self._loop_accepts()
+            if self._accept_resume_at is not None:
+                timeout, accepts = self._accept_paused(timeout, accepts)
+            if accepts != watching:
+                if accepts:
+                    poller.register(listening, READ_EVENTS)
+                else:
+                    poller.unregister(listening)
+                watching = accepts
+            ready = wait_for(poller, timeout)
             # bpo-35017: shutdown() during the wait: no more requests.
             if self._loop_stop:
                 break
@@ -480,13 +498,15 @@ class LoopMixIn(NewStyle):
             for fd, events in ready:
                 if fd == wake_fd:
                     self._loop_woken(wakeup)
-                elif events & POLLNVAL:
-                    # The listening socket was closed behind our back: there
-                    # is nothing left to serve (the stdlib loop spins at 100%
-                    # CPU here).
-                    return
-                else:
+                elif fd == listening:
+                    if events & POLLNVAL:
+                        # The listening socket was closed behind our back:
+                        # there is nothing left to serve (the stdlib loop
+                        # spins at 100% CPU here).
+                        return
                     incoming = True
+                else:
+                    self._loop_ready(fd, events)
             # Asked again: _loop_woken() may have handed accepting to
             # someone else (the pool's workers), and then not both of us.
             if incoming and self._loop_accepts():
@@ -507,6 +527,40 @@ class LoopMixIn(NewStyle):
         """Hook: :meth:`shutdown` (or a mix-in) wrote to the self-pipe."""
         wakeup.drain()
 
+    def _loop_ready(self, fd, events):
+        """Hook: a descriptor a mix-in registered with ``_loop_poller`` is ready."""
+
+    # Descriptor exhaustion.  accept() fails with EMFILE / ENFILE (and
+    # ENOBUFS / ENOMEM) while the connection waits in the backlog, so the
+    # listening socket stays readable and a loop that retries at once spins
+    # a whole CPU (the stdlib's does) until a descriptor frees up.  The loop
+    # stops watching the listening socket for a while instead, 10 ms at
+    # first and twice as long each time it fails again, at most a second;
+    # it goes on serving what it has meanwhile, and the first accept() that
+    # works ends the back-off.
+    _accept_resume_at = None
+    _accept_backoff = 0.0
+    ACCEPT_BACKOFF_FIRST = 0.01
+    ACCEPT_BACKOFF_MAX = 1.0
+
+    def _accept_failed(self, exc):
+        """Start or lengthen the back-off if *exc* says descriptors ran out."""
+        if getattr(exc, "errno", None) not in RESOURCE_ERRNOS:
+            return False
+        delay = min(max(self._accept_backoff * 2, self.ACCEPT_BACKOFF_FIRST),
+                    self.ACCEPT_BACKOFF_MAX)
+        self._accept_backoff = delay
+        self._accept_resume_at = monotonic() + delay
+        return True
+
+    def _accept_paused(self, timeout, accepts):
+        """The wait and whether to watch the listening socket during a back-off."""
+        left = self._accept_resume_at - monotonic()
+        if left <= 0:
+            self._accept_resume_at = None
+            return timeout, accepts
+        return (left if timeout is None else min(timeout, left)), False
+
     def _handle_request_noblock(self):
         """Handle one request, without blocking.
 
@@ -516,8 +570,11 @@ class LoopMixIn(NewStyle):
         """
         try:
             request, client_address = self.get_request()
-        except socket.error:
+        except socket.error as exc:
+            self._accept_failed(exc)
             return
+        if self._accept_backoff:
+            self._accept_backoff = 0.0
         if self.verify_request(request, client_address):
             try:
                 self.process_request(request, client_address)

@@ -379,8 +379,11 @@ class ThreadPoolMixIn(LoopMixIn):
         # accept(), and the loop stops accepting.  Only the loop does this,
         # between two of its own accepts, so the two never wait on the
         # listening socket for the same connection.
+        # Not while accept() backs off for want of descriptors: the loop
+        # tries again itself when the back-off ends.
         if self._pool_idle and not self._pool_queue and (
-                self._pool_loop_accepts or self._pool_acceptors):
+                self._pool_loop_accepts or self._pool_acceptors) and (
+                self._accept_resume_at is None):
             idle, self._pool_idle[:] = self._pool_idle[:], []
             for worker in idle:
                 self._pool_acceptors += 1
@@ -458,14 +461,21 @@ class ThreadPoolMixIn(LoopMixIn):
             while True:
                 try:
                     request, client_address = self.get_request()
-                except socket.error:
+                except socket.error as exc:
                     # EINTR on Python 2, a connection reset before it was
                     # accepted, the socket closed: accept again while serving.
+                    # Out of descriptors: leave accepting to the loop, which
+                    # backs off (LoopMixIn._accept_failed()) instead of
+                    # spinning, and park.
                     with lock:
-                        if self._pool_serving and not self._pool_closing:
+                        serving = self._pool_serving and not self._pool_closing
+                        if serving and not self._accept_failed(exc):
                             continue
                         counted = False
                         self._pool_acceptors -= 1
+                        if serving:
+                            self._pool_loop_accepts = True
+                            self._pool_wakeup.wake()
                     return
                 with lock:
                     counted = False
@@ -503,8 +513,11 @@ class ThreadPoolMixIn(LoopMixIn):
         """
         try:
             request, client_address = self.get_request()
-        except socket.error:
+        except socket.error as exc:
+            self._accept_failed(exc)
             return
+        if self._accept_backoff:
+            self._accept_backoff = 0.0
         if self._pool_pills:
             # One left by a worker that took a real connection before it.
             with self._pool_lock:
