@@ -47,6 +47,32 @@ reach), :meth:`server_close` shuts the listening socket down instead, which
 wakes ``accept()`` on Linux; after :meth:`shutdown` such a worker serves the
 next connection that comes, then parks.
 
+Connections that do not talk
+----------------------------
+A worker that accepts a stream connection on which nothing has arrived
+(within ``PARK_AFTER_MS``, 2 ms: a client's first bytes usually follow its
+``connect()`` within a fraction of that) does not wait for it: it *parks* the
+connection and goes back to ``accept()``.  The :meth:`serve_forever` loop
+watches parked connections in its own poller, next to its wake-up pipe, and
+gives one to a worker (as a queued request) once it is readable: it has sent
+something, or hung up.  So silent clients (a slowloris, idle browsers' spare
+connections) hold a descriptor each and no worker: a handful of them no
+longer stops the server, as a pool of threads blocked in ``recv()`` would.
+Three limits bound what they can hold: ``max_connections`` open at once
+(beyond it a connection is closed as soon as it is accepted), ``idle_timeout``
+for a parked connection (it is closed), and ``handler_timeout``, the socket
+timeout given to a connection whose handler sets none, so that a client that
+stops sending in the middle of a request ends it with :exc:`socket.timeout`.
+
+What still holds a worker: a connection from its first byte until its handler
+returns.  A handler that serves several messages on one connection (HTTP
+keep-alive, a chat) holds its worker between messages too, up to
+``handler_timeout`` of silence each time; a client that trickles a byte
+within every ``handler_timeout`` holds it for as long as it keeps that up (a
+text handler's ``max_line_length`` bounds one line).  Size ``pool_size`` for
+the connections that talk at once.  A protocol where the server speaks first
+sets ``client_speaks_first = False``: nothing is parked then.
+
 Backpressure
 ------------
 When every worker is busy, nobody waits in ``accept()``: the
@@ -92,9 +118,10 @@ import sys
 import tempfile
 import threading
 
-from ._compat import HAS_UNIX
+from ._compat import HAS_UNIX, monotonic
 from ._loop import LoopMixIn, deadline_after, join_threads, process_request_thread
 from ._servers import TCPServer, UDPServer
+from ._wait import READ_EVENTS, Poller
 
 if HAS_UNIX:
     from ._servers import UnixDatagramServer, UnixStreamServer
@@ -145,6 +172,28 @@ class ThreadPoolMixIn(LoopMixIn):
       :meth:`server_close` waits, in seconds; the workers it stops waiting
       for still finish the queue in the background.
 
+    For stream servers, limits that keep clients that do not talk from
+    taking the workers (see "Connections that do not talk" in the module's
+    documentation):
+
+    - ``max_connections`` (1000): the most connections open at once, parked
+      or served.  A connection beyond it is closed as soon as it is
+      accepted, and counted as ``refused`` in :meth:`pool_stats`.
+    - ``idle_timeout`` (60 s): how long an accepted connection may wait
+      without sending anything before it is closed (counted as
+      ``timed_out``); ``None``: no limit.
+    - ``client_speaks_first`` (``True``): the protocol has the client send
+      first (HTTP, most request/response protocols), so a connection waits
+      for its first byte in the loop's poller, without a worker.  Set it to
+      false for protocols where the server speaks first (an SMTP or FTP
+      banner, a chat server's greeting): each connection then takes a
+      worker as soon as it is accepted, and ``idle_timeout`` does not apply.
+    - ``handler_timeout`` (30 s): the socket timeout of a connection whose
+      handler class sets no ``timeout`` of its own (the stdlib's default is
+      none): a client that stops sending for that long ends its request
+      with :exc:`socket.timeout` instead of holding a worker for ever.
+      ``None``: no default.
+
     Idle workers wait in ``accept()`` themselves and handle what they
     accept (see the module's documentation); the :meth:`serve_forever`
     thread accepts only while every worker is busy, and never handles a
@@ -166,6 +215,11 @@ class ThreadPoolMixIn(LoopMixIn):
     daemon_threads = False
     block_on_close = True
     block_on_close_timeout = None
+    max_connections = 1000
+    client_speaks_first = True
+    idle_timeout = 60.0
+    handler_timeout = 30.0
+    PARK_AFTER_MS = 2
 
     def __init__(self, *args, **kwargs):
         # All guarded by _pool_lock: requests waiting for a worker, the
@@ -190,6 +244,17 @@ class ThreadPoolMixIn(LoopMixIn):
         self._pool_accept_waiting = 0
         self._pool_closing = False
         self._pool_released = False
+        # Connections that have not sent anything yet (stream servers): those
+        # a thread has parked and the loop has not registered yet, those the
+        # loop watches (by descriptor), their deadlines in the order they were
+        # parked, how many connections are open (parked, queued or served),
+        # and the counters of pool_stats().
+        self._pool_parking = []
+        self._pool_parked = {}
+        self._pool_deadlines = collections.deque()
+        self._pool_open = 0
+        self._pool_refused = 0
+        self._pool_timed_out = 0
         super(ThreadPoolMixIn, self).__init__(*args, **kwargs)
 
     # Methods for the caller.
@@ -239,6 +304,13 @@ class ThreadPoolMixIn(LoopMixIn):
                 self.socket.shutdown(socket.SHUT_RDWR)
             except (socket.error, ValueError):
                 pass
+        with self._pool_lock:
+            parked = list(self._pool_parked.values()) + self._pool_parking
+            self._pool_parked.clear()
+            del self._pool_parking[:]
+            self._pool_deadlines.clear()
+        for request, client_address in parked:
+            self.shutdown_request(request)
         try:
             super(ThreadPoolMixIn, self).server_close()
             if self.block_on_close:
@@ -251,12 +323,17 @@ class ThreadPoolMixIn(LoopMixIn):
                 pill.close()
 
     def pool_stats(self):
-        """Return a dict: ``workers``, ``idle``, ``queued``, ``started``.
+        """Return a dict of counts, for monitoring and tests.
 
-        The worker threads alive, how many of them wait for a request (in
-        ``accept()``, or parked while no :meth:`serve_forever` loop runs),
-        the requests waiting for a worker, and how many workers were started
-        since the server was created.  For monitoring and tests.
+        ``workers``: the worker threads alive; ``idle``: how many of them
+        wait for a request (in ``accept()``, or parked while no
+        :meth:`serve_forever` loop runs); ``queued``: the requests waiting
+        for a worker; ``started``: the workers started since the server was
+        created.  For stream servers: ``parked``, the connections accepted
+        that have not sent anything yet; ``open``, the connections open
+        (parked, queued or served); ``refused``, those closed at once
+        because ``max_connections`` were open; ``timed_out``, those closed
+        after ``idle_timeout`` seconds without a byte.
         """
         with self._pool_lock:
             return {
@@ -264,6 +341,10 @@ class ThreadPoolMixIn(LoopMixIn):
                 "idle": len(self._pool_idle) + self._pool_acceptors,
                 "queued": len(self._pool_queue),
                 "started": self._pool_started,
+                "parked": len(self._pool_parking) + len(self._pool_parked),
+                "open": self._pool_open,
+                "refused": self._pool_refused,
+                "timed_out": self._pool_timed_out,
             }
 
     # Methods that may be overridden.
@@ -284,7 +365,25 @@ class ThreadPoolMixIn(LoopMixIn):
         current = threading.current_thread()
         if isinstance(current, _Worker) and current.server is self:
             current.finishing = True
-        super(ThreadPoolMixIn, self).shutdown_request(request)
+        try:
+            super(ThreadPoolMixIn, self).shutdown_request(request)
+        finally:
+            if self._pool_stream:
+                with self._pool_lock:
+                    self._pool_open -= 1
+
+    def finish_request(self, request, client_address):
+        """Finish one request by instantiating ``RequestHandlerClass``.
+
+        Gives the connection the socket timeout ``handler_timeout`` first
+        when the handler class sets none.
+
+        May be extended, do not override.
+        """
+        if (self._pool_stream and self.handler_timeout is not None
+                and getattr(self.RequestHandlerClass, "timeout", None) is None):
+            request.settimeout(self.handler_timeout)
+        super(ThreadPoolMixIn, self).finish_request(request, client_address)
 
     def process_request(self, request, client_address):
         """Handle the request in a worker thread.
@@ -300,10 +399,29 @@ class ThreadPoolMixIn(LoopMixIn):
         current = threading.current_thread()
         if getattr(current, "accepted_for", None) is self:
             current.accepted_for = None
+            if self._pool_park(request, client_address):
+                return
             current.handling = True
             self.process_request_thread(request, client_address)
             return
+        if current is self._loop_thread and self._pool_park(request, client_address):
+            return
+        self._pool_submit(request, client_address)
+
+    # Internals.
+
+    @property
+    def _pool_stream(self):
+        return self.socket_type == socket.SOCK_STREAM
+
+    def _pool_submit(self, request, client_address):
+        # From a thread that is not a worker (the loop, handle_request(), a
+        # parked connection that became readable): give the request to a
+        # parked worker, start one, or queue it, and wait while queue_size
+        # requests are queued.
         item = (request, client_address)
+        pill = None
+        orphan = False
         with self._pool_lock:
             while True:
                 if self._pool_idle:
@@ -316,6 +434,7 @@ class ThreadPoolMixIn(LoopMixIn):
                     # workers still alive drain the queue before they end;
                     # with none left nobody would ever serve it.
                     if not self._pool_workers:
+                        orphan = True
                         break
                     self._pool_queue.append(item)
                     return
@@ -326,15 +445,23 @@ class ThreadPoolMixIn(LoopMixIn):
                 if (len(self._pool_queue) < self.queue_size
                         or self._pool_released):
                     self._pool_queue.append(item)
-                    return
+                    # Every worker busy or waiting in accept() (a parked
+                    # connection became readable): take one out of accept()
+                    # with a wake-up connection, or the queue would wait for
+                    # the next client to come.
+                    if self._pool_acceptors > len(self._pool_pills):
+                        made = self._pool_make_pills(1)[0]
+                        pill = made[0] if made else None
+                    break
                 self._pool_accept_waiting += 1
                 try:
                     self._pool_not_full.wait()
                 finally:
                     self._pool_accept_waiting -= 1
-        self.shutdown_request(request)
-
-    # Internals.
+        if pill is not None:
+            self._pool_send_pills([pill])
+        if orphan:
+            self.shutdown_request(request)
 
     # The serve_forever() loop (LoopMixIn's), through its hooks.  The
     # workers accept; the loop waits on its wake-up pipe (shutdown(), a
@@ -344,6 +471,9 @@ class ThreadPoolMixIn(LoopMixIn):
 
     def _loop_started(self, wakeup):
         with self._pool_lock:
+            # Connections parked under an earlier loop are watched again.
+            for fd in self._pool_parked:
+                self._loop_poller.register(fd, READ_EVENTS)
             self._pool_released = False
             self._pool_wakeup = wakeup
             self._pool_serving = True
@@ -359,10 +489,82 @@ class ThreadPoolMixIn(LoopMixIn):
 
     def _loop_woken(self, wakeup):
         # Drained under the lock: a worker that parks after this writes a
-        # new byte.
+        # new byte.  Connections parked since are watched from now on.
         with self._pool_lock:
             wakeup.drain()
             self._pool_back_to_accept()
+            if self._pool_parking:
+                now = monotonic()
+                for request, client_address in self._pool_parking:
+                    fd = request.fileno()
+                    self._pool_parked[fd] = (request, client_address)
+                    self._pool_deadlines.append((now, fd, request))
+                    self._loop_poller.register(fd, READ_EVENTS)
+                del self._pool_parking[:]
+
+    def _loop_ready(self, fd, events):
+        # A parked connection sent something (or hung up): it goes to a
+        # worker now.
+        with self._pool_lock:
+            entry = self._pool_parked.pop(fd, None)
+        self._loop_poller.unregister(fd)
+        if entry is None:
+            return
+        request, client_address = entry
+        try:
+            self._pool_submit(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+
+    def service_actions(self):
+        """Close the connections parked for ``idle_timeout`` seconds.
+
+        May be extended, do not override: call the base class's version.
+        """
+        if self._pool_deadlines:
+            self._pool_expire(monotonic())
+        super(ThreadPoolMixIn, self).service_actions()
+
+    def _pool_expire(self, now):
+        # In the loop's thread.  Deadlines are in the order connections were
+        # parked; an entry whose connection has left since is skipped.
+        timeout = self.idle_timeout
+        if timeout is None:
+            return
+        expired = []
+        with self._pool_lock:
+            deadlines = self._pool_deadlines
+            while deadlines and deadlines[0][0] + timeout <= now:
+                parked_at, fd, request = deadlines.popleft()
+                entry = self._pool_parked.get(fd)
+                if entry is not None and entry[0] is request:
+                    del self._pool_parked[fd]
+                    self._pool_timed_out += 1
+                    expired.append(fd)
+                    expired.append(request)
+        for fd, request in zip(expired[::2], expired[1::2]):
+            self._loop_poller.unregister(fd)
+            self.shutdown_request(request)
+
+    def _pool_park(self, request, client_address):
+        # A stream connection that has sent nothing yet waits for its first
+        # byte in the loop's poller, not in a worker.  Only while a loop
+        # runs to watch it.  Returns whether it was parked.
+        # A client's first bytes usually follow its connect() within a
+        # fraction of a millisecond, after the worker was woken by the
+        # connection itself: waiting that long keeps a well-behaved client
+        # on the worker that accepted it (parking costs two thread hand-offs)
+        # and costs a silent one at most PARK_AFTER_MS of a worker's time.
+        if not (self._pool_stream and self._pool_serving and self.client_speaks_first) or (
+                _readable(request, self.PARK_AFTER_MS)):
+            return False
+        with self._pool_lock:
+            if not self._pool_serving or self._pool_closing:
+                return False
+            self._pool_parking.append((request, client_address))
+            self._pool_wakeup.wake()
+        return True
 
     def _loop_ended(self):
         with self._pool_lock:
@@ -419,7 +621,7 @@ class ThreadPoolMixIn(LoopMixIn):
             self._pool_loop_accepts = True
             self._pool_wakeup.wake()
 
-    def _pool_make_pills(self):
+    def _pool_make_pills(self, most=None):
         # Called with the lock held once the workers must stop accepting: a
         # wake-up connection for each worker in accept() that has none
         # waiting for it yet (a worker that took a real connection instead
@@ -428,7 +630,8 @@ class ThreadPoolMixIn(LoopMixIn):
         # _pool_send_pills().  Returns them and how many could not be made.
         pills = []
         failed = 0
-        for _ in range(self._pool_acceptors - len(self._pool_pills)):
+        wanted = self._pool_acceptors - len(self._pool_pills)
+        for _ in range(wanted if most is None else min(most, wanted)):
             try:
                 pill = _Pill(self.socket)
             except (socket.error, ValueError):  # a closed socket: ValueError
@@ -486,7 +689,10 @@ class ThreadPoolMixIn(LoopMixIn):
                     if pill is None:
                         if not self._pool_acceptors:
                             self._pool_check_acceptors()
-                    elif self._pool_serving and not self._pool_closing:
+                    elif (self._pool_serving and not self._pool_closing
+                            and not self._pool_queue):
+                        # Accept again, unless the wake-up connection came
+                        # to send us to the queue (see _pool_submit()).
                         counted = True
                         self._pool_acceptors += 1
                 if pill is None:
@@ -539,6 +745,16 @@ class ThreadPoolMixIn(LoopMixIn):
         # process_request_thread()) shuts it down itself.
         if worker is not None:
             worker.handling = False
+        if self._pool_stream:
+            with self._pool_lock:
+                refused = self._pool_open >= self.max_connections
+                if refused:
+                    self._pool_refused += 1
+                else:
+                    self._pool_open += 1
+            if refused:
+                self.close_request(request)
+                return
         try:
             if self.verify_request(request, client_address):
                 self.process_request(request, client_address)
@@ -642,6 +858,13 @@ class ThreadPoolMixIn(LoopMixIn):
 
 #: A worker's item that sends it to accept().
 _ACCEPT = "accept"
+
+
+def _readable(sock, timeout_ms):
+    """Whether *sock* has something to read (or an error, or EOF) within *timeout_ms*."""
+    poller = Poller()
+    poller.register(sock.fileno(), READ_EVENTS)
+    return bool(poller.poll(timeout_ms))
 
 
 def _address_key(address):

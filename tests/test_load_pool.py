@@ -109,7 +109,8 @@ def test_public_names():
 
 def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
     with serving(server_class("pool", pool_size=8)((HOST, 0), Command)) as server:
-        assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0}
+        assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0,
+                                       "parked": 0, "open": 0, "refused": 0, "timed_out": 0}
         assert_serving(server, 50)
         stats = server.pool_stats()
         # At most two workers: one waits in accept() while the other
@@ -128,7 +129,10 @@ def test_pool_size_bounds_the_handlers_running_at_once(baseline):
             clients.start(("line %d\n" % i).encode("ascii"))
         wait_until(lambda: server.accepted == 10, what="all ten accepted")
         wait_until(lambda: server.running == 3, what="three handlers running")
-        assert server.pool_stats() == {"workers": 3, "idle": 0, "queued": 7, "started": 3}
+        # A connection accepted before its line arrived waits parked, briefly.
+        wait_until(lambda: server.pool_stats()["queued"] == 7, what="seven queued")
+        assert server.pool_stats() == {"workers": 3, "idle": 0, "queued": 7, "started": 3,
+                                       "parked": 0, "open": 10, "refused": 0, "timed_out": 0}
         server.gate.set()
         clients.join()
     finally:
@@ -153,7 +157,8 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
         wait_until(lambda: server.accepted == 4, what="four accepted")
         time.sleep(0.2)
         assert server.accepted == 4
-        assert server.pool_stats() == {"workers": 1, "idle": 0, "queued": 2, "started": 1}
+        assert server.pool_stats() == {"workers": 1, "idle": 0, "queued": 2, "started": 1,
+                                       "parked": 0, "open": 4, "refused": 0, "timed_out": 0}
         # shutdown() wakes the loop blocked in process_request(); the request
         # it holds joins the queue instead of being dropped, and so do those
         # the loop may accept before it notices the shutdown (on 2.7, whose

@@ -1,0 +1,165 @@
+"""The pool under clients that do not talk: parked, bounded, timed out.
+
+Six connections that send nothing used to take all six workers of a
+``ThreadPoolTCPServer``; a well-behaved seventh client got no reply.  Now a
+connection waits for its first byte in the loop's poller, without a worker,
+and the limits ``max_connections``, ``idle_timeout`` and ``handler_timeout``
+bound what silent or slow clients can hold.  Everything is read through
+``pool_stats()``.
+"""
+import socket
+import time
+
+import pytest
+
+from conftest_load import HOST, Command, assert_back_to, connect, resources, server_class
+from conftest_serve import TIMEOUT, serving, wait_until
+
+
+@pytest.fixture
+def baseline():
+    before = resources()
+    yield before
+    assert_back_to(before)
+
+
+def echo(address, payload=b"echo hi\n"):
+    sock = connect(address)
+    try:
+        sock.sendall(payload)
+        return sock.makefile("rb").readline()
+    finally:
+        sock.close()
+
+
+def closed_by_server(sock, timeout=TIMEOUT):
+    """True once the server has closed *sock* (EOF or reset) within *timeout*."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except socket.error:
+        return True
+
+
+def test_hundreds_of_silent_connections_hold_no_worker(baseline):
+    cls = server_class("pool", pool_size=4, request_queue_size=512)
+    silent = []
+    with serving(cls((HOST, 0), Command), poll_interval=0.1) as server:
+        try:
+            for _ in range(300):
+                silent.append(connect(server.server_address))
+            wait_until(lambda: server.pool_stats()["parked"] == 300, what="300 parked")
+            started = time.time()
+            assert echo(server.server_address) == b"echo: echo hi\n"
+            took = time.time() - started
+            wait_until(lambda: server.pool_stats()["open"] == 300, what="the echo's closed")
+            stats = server.pool_stats()
+            assert stats["workers"] <= 4
+            assert (stats["parked"], stats["open"], stats["refused"]) == (300, 300, 0)
+            # Served at once, not after a worker came free (none would).
+            assert took < 2.0, took
+            # A silent client that speaks at last is served too.
+            silent[0].sendall(b"echo late\n")
+            silent[0].settimeout(TIMEOUT)
+            assert silent[0].makefile("rb").readline() == b"echo: echo late\n"
+        finally:
+            for sock in silent:
+                sock.close()
+        wait_until(lambda: server.pool_stats()["open"] == 0, what="every connection closed")
+
+
+def test_connections_beyond_max_connections_are_refused_and_counted(baseline):
+    cls = server_class("pool", pool_size=2, max_connections=5)
+    silent = []
+    with serving(cls((HOST, 0), Command), poll_interval=0.1) as server:
+        try:
+            for _ in range(5):
+                silent.append(connect(server.server_address))
+            wait_until(lambda: server.pool_stats()["parked"] == 5, what="five parked")
+            extra = connect(server.server_address)
+            silent.append(extra)
+            assert closed_by_server(extra)
+            stats = server.pool_stats()
+            assert (stats["refused"], stats["open"], stats["parked"]) == (1, 5, 5)
+            assert server.accepted == 5  # the refused one never reached process_request()
+            # Room again once a connection goes.
+            silent[0].close()
+            wait_until(lambda: server.pool_stats()["open"] == 4, what="one closed")
+            assert echo(server.server_address) == b"echo: echo hi\n"
+        finally:
+            for sock in silent:
+                sock.close()
+
+
+def test_a_parked_connection_is_closed_at_its_idle_timeout(baseline):
+    cls = server_class("pool", pool_size=2, idle_timeout=0.3)
+    with serving(cls((HOST, 0), Command), poll_interval=0.05) as server:
+        sock = connect(server.server_address)
+        try:
+            wait_until(lambda: server.pool_stats()["parked"] == 1, what="parked")
+            started = time.time()
+            assert closed_by_server(sock)
+            waited = time.time() - started
+        finally:
+            sock.close()
+        assert 0.1 <= waited < TIMEOUT
+        wait_until(lambda: server.pool_stats()["open"] == 0, what="closed")
+        stats = server.pool_stats()
+        assert (stats["timed_out"], stats["parked"], stats["open"]) == (1, 0, 0)
+        assert echo(server.server_address) == b"echo: echo hi\n"
+
+
+class Untimed(Command):
+    """Command without a timeout of its own: the pool's handler_timeout applies."""
+
+    timeout = None
+
+
+def test_a_client_that_stops_mid_request_frees_its_worker_at_handler_timeout(baseline):
+    cls = server_class("pool", pool_size=1, handler_timeout=0.3)
+    with serving(cls((HOST, 0), Untimed), poll_interval=0.05) as server:
+        sock = connect(server.server_address)
+        try:
+            sock.sendall(b"echo no end of line")
+            assert closed_by_server(sock)
+        finally:
+            sock.close()
+        assert [type(e) for e in server.errors] == [socket.timeout]
+        # The only worker is free again.
+        assert echo(server.server_address) == b"echo: echo hi\n"
+
+
+def test_a_handler_timeout_of_its_own_wins(baseline):
+    class Patient(Command):
+        timeout = 5.0
+
+    cls = server_class("pool", pool_size=1, handler_timeout=0.05)
+    with serving(cls((HOST, 0), Patient), poll_interval=0.05) as server:
+        sock = connect(server.server_address)
+        try:
+            sock.sendall(b"echo slow")
+            time.sleep(0.3)
+            sock.sendall(b" but here\n")
+            assert sock.makefile("rb").readline() == b"echo: echo slow but here\n"
+        finally:
+            sock.close()
+        assert server.errors == []
+
+
+def test_a_server_that_speaks_first_parks_nothing(baseline):
+    class Greeter(Command):
+        def handle(self):
+            self.wfile.write(b"hello\n")
+            Command.handle(self)
+
+    cls = server_class("pool", pool_size=2, client_speaks_first=False)
+    with serving(cls((HOST, 0), Greeter), poll_interval=0.05) as server:
+        sock = connect(server.server_address)
+        try:
+            reader = sock.makefile("rb")
+            assert reader.readline() == b"hello\n"
+            assert server.pool_stats()["parked"] == 0
+            sock.sendall(b"echo hi\n")
+            assert reader.readline() == b"echo: echo hi\n"
+        finally:
+            sock.close()
