@@ -121,7 +121,7 @@ import threading
 from ._compat import HAS_UNIX, monotonic
 from ._loop import LoopMixIn, deadline_after, join_threads, process_request_thread
 from ._servers import TCPServer, UDPServer
-from ._wait import READ_EVENTS, Poller
+from ._wait import READ_EVENTS, readable
 
 if HAS_UNIX:
     from ._servers import UnixDatagramServer, UnixStreamServer
@@ -557,7 +557,7 @@ class ThreadPoolMixIn(LoopMixIn):
         # on the worker that accepted it (parking costs two thread hand-offs)
         # and costs a silent one at most PARK_AFTER_MS of a worker's time.
         if not (self._pool_stream and self._pool_serving and self.client_speaks_first) or (
-                _readable(request, self.PARK_AFTER_MS)):
+                readable(request, self.PARK_AFTER_MS)):
             return False
         with self._pool_lock:
             if not self._pool_serving or self._pool_closing:
@@ -860,11 +860,6 @@ class ThreadPoolMixIn(LoopMixIn):
 _ACCEPT = "accept"
 
 
-def _readable(sock, timeout_ms):
-    """Whether *sock* has something to read (or an error, or EOF) within *timeout_ms*."""
-    poller = Poller()
-    poller.register(sock.fileno(), READ_EVENTS)
-    return bool(poller.poll(timeout_ms))
 
 
 def _address_key(address):

@@ -25,10 +25,11 @@ import errno
 import fcntl
 import os
 import select
+import socket
 
 from ._compat import wait_for
 
-__all__ = ["Poller", "WakeupPipe", "READ_EVENTS", "POLLNVAL", "wait_for"]
+__all__ = ["Poller", "WakeupPipe", "READ_EVENTS", "POLLNVAL", "wait_for", "readable"]
 
 
 if hasattr(select, "poll"):
@@ -99,3 +100,30 @@ class WakeupPipe(object):
     def close(self):
         os.close(self.read_fd)
         os.close(self.write_fd)
+
+
+# A non-blocking peek: one recv() system call that says whether a socket has
+# data (or EOF) without taking it, where the platform has MSG_DONTWAIT.
+_PEEK = (socket.MSG_PEEK | socket.MSG_DONTWAIT) if hasattr(socket, "MSG_DONTWAIT") else 0
+_WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
+
+
+def readable(sock, timeout_ms=0):
+    """Whether *sock* has something to read, EOF or an error within *timeout_ms*.
+
+    Asked for each connection a pool worker accepts, so the common answer
+    (the client's request is there) costs one ``recv(MSG_PEEK |
+    MSG_DONTWAIT)``; only a connection with nothing yet is polled.
+    """
+    if _PEEK and sock.gettimeout() is None:
+        try:
+            sock.recv(1, _PEEK)
+            return True
+        except socket.error as exc:
+            if exc.args[0] not in _WOULD_BLOCK:
+                return True
+        if not timeout_ms:
+            return False
+    poller = Poller()
+    poller.register(sock.fileno(), READ_EVENTS)
+    return bool(poller.poll(timeout_ms))
