@@ -6,110 +6,28 @@ warning would be an error under pytest's ``filterwarnings = error``.
 
 The stdlib's own users of socketserver are tested with their own suites from
 the stdlib's ``test`` package (``test_httpservers``, ``test_xmlrpc``,
-``test_docxmlrpc``, ``test_wsgiref``, ``test_logging``), each run twice in the
-same conditions: once on the plain stdlib, to tell the environment's failures
-from compatserver's, and once after ``compatserver.install()``.  Every test
-must pass in both, except the documented differences below, which must pass
-on the plain stdlib (otherwise they are not differences).
+``test_docxmlrpc``, ``test_wsgiref``, ``test_logging``), each run in the same
+conditions once on the plain stdlib, to tell the environment's failures from
+compatserver's, and once after ``compatserver.install()`` (the runner is
+``conftest_suites.py``).  Every test must pass in both, except the documented
+differences below, which must pass on the plain stdlib and fail under
+install() (otherwise they are not differences).
 """
-import json
-import os
-import subprocess
-import sys
-import threading
-import time
-
 import pytest
 
 import compatserver
+from conftest_suites import (  # noqa: F401 (suite_runs: a fixture)
+    SUITE_TIMEOUT, SUITES, compare, run_child, suite_runs)
 
 pytestmark = pytest.mark.conformance
 
 #: ``socketserver``, or ``SocketServer`` on Python 2.7.
 STDLIB_NAME = compatserver.stdlib.__name__
 
-#: The directory that holds the compatserver package this run tests: the
-#: children import the same one.
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(
-    compatserver.__file__)))
-
-#: Seconds a small child may take; a suite's child gets SUITE_TIMEOUT.
-CHILD_TIMEOUT = 60
-SUITE_TIMEOUT = 420
-
 # Suite -> {"Class.test_method": why it differs with compatserver on purpose}.
-# Skipped in the run under install() only; the plain run must pass them.
+# Each must pass on the plain stdlib and fail under install().
 DOCUMENTED_DIFFERENCES = {
 }
-
-# Suite -> {"Class.test_method": why the environment cannot run it}.  Skipped
-# the same way in both runs.
-ENVIRONMENT_SKIPS = {
-}
-
-#: Suite -> the fewest tests it runs on any interpreter, roughly halved: a
-#: suite that silently ran (almost) nothing fails.
-MIN_TESTS = {
-    "test_httpservers": 20,
-    "test_xmlrpc": 30,
-    "test_docxmlrpc": 5,
-    "test_wsgiref": 12,
-    "test_logging": 24,
-}
-SUITES = sorted(MIN_TESTS)
-
-
-class Child(object):
-    """A Python child process running *code*, killed after *timeout* seconds.
-
-    The child writes a JSON result to the file named by its first argument.
-    """
-
-    def __init__(self, code, args, cwd, timeout=CHILD_TIMEOUT):
-        self.result_path = os.path.join(cwd, "result.json")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [PACKAGE_PARENT] + [p for p in [env.get("PYTHONPATH")] if p])
-        self.timed_out = False
-        self.started = time.time()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, self.result_path] + list(args),
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._timer = threading.Timer(timeout, self._kill)
-        self._timer.daemon = True
-        self._timer.start()
-        self._done = threading.Event()
-        self.out = self.err = b""
-        # Read both pipes from the start: a suite writes far more than a
-        # pipe holds, and a child blocked on a full pipe would never end.
-        self._reader = threading.Thread(target=self._communicate)
-        self._reader.daemon = True
-        self._reader.start()
-
-    def _kill(self):
-        self.timed_out = True
-        self.proc.kill()
-
-    def _communicate(self):
-        self.out, self.err = self.proc.communicate()
-        self.elapsed = time.time() - self.started
-        self._timer.cancel()
-        self._done.set()
-
-    def wait(self):
-        """Wait for the child and return its JSON result."""
-        assert self._done.wait(SUITE_TIMEOUT + 30), "child never ended"
-        report = (self.out + self.err).decode("utf-8", "replace")
-        assert not self.timed_out, "child killed after its timeout:\n" + report
-        assert self.proc.returncode == 0, report[-20000:]
-        with open(self.result_path) as f:
-            result = json.load(f)
-        result["report"] = report
-        return result
-
-
-def run_child(code, tmp_path, *args):
-    return Child(code, args, str(tmp_path)).wait()
 
 
 CHILD_HTTP = r'''
@@ -285,126 +203,10 @@ def test_compatserver_submodules_import_after_install(tmp_path):
 
 # --- the stdlib's own suites --------------------------------------------
 
-CHILD_SUITE = r'''
-import importlib, json, sys, traceback, unittest
-result_path, mode, suite_name, skips = sys.argv[1:5]
-skips = set(json.loads(skips))
-import compatserver
-out = {"mode": mode}
-if mode == "compatserver":
-    # Before anything imports http.server, xmlrpc.server, logging.config ...
-    out["stale"] = compatserver.install()
-    name = compatserver.stdlib.__name__
-    out["installed"] = sys.modules[name] is compatserver
-from test import support
-module = importlib.import_module("test." + suite_name)
-if mode == "compatserver":
-    # Every module the suite imported (the test module too) is built on
-    # compatserver, none on the stdlib: install() names none.
-    out["stale_after_import"] = compatserver.install()
-
-
-def flatten(suite):
-    for item in suite:
-        if isinstance(item, unittest.TestSuite):
-            for test in flatten(item):
-                yield test
-        else:
-            yield item
-
-
-def key(test):
-    return "%s.%s" % (type(test).__name__, test.id().rsplit(".", 1)[-1])
-
-
-def run(suite):
-    """Run *suite* without the skipped tests; record the outcome."""
-    kept = unittest.TestSuite()
-    found = set()
-    for test in flatten(suite):
-        if key(test) in skips:
-            found.add(key(test))
-        else:
-            kept.addTest(test)
-    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(kept)
-    # Added up: a test_main() may call run_unittest() more than once.
-    out["run"] = out.get("run", 0) + result.testsRun
-    out["skips_found"] = sorted(set(out.get("skips_found", [])) | found)
-    out.setdefault("skipped", {}).update(
-        (test.id(), reason) for test, reason in result.skipped)
-    problems = out.setdefault("problems", {})
-    problems.update((test.id(), text[-3000:])
-                    for test, text in result.failures + result.errors)
-    problems.update((test.id(), "unexpected success")
-                    for test in result.unexpectedSuccesses)
-    return result
-
-
-if hasattr(module, "test_main"):
-    # The module picks its own test classes (and locale, thread checks ...)
-    # in test_main(); support.run_unittest() hands the suite to _run_suite().
-    support._run_suite = run
-    module.test_main()
-else:
-    run(unittest.TestLoader().loadTestsFromModule(module))
-with open(result_path, "w") as f:
-    json.dump(out, f)
-'''
-
-
-@pytest.fixture(scope="module")
-def suite_children(tmp_path_factory):
-    """Start both runs of every suite at once; yield {(suite, mode): Child}."""
-    children = {}
-    for suite in SUITES:
-        for mode in ("stdlib", "compatserver"):
-            skips = dict(ENVIRONMENT_SKIPS.get(suite, {}))
-            if mode == "compatserver":
-                skips.update(DOCUMENTED_DIFFERENCES.get(suite, {}))
-            cwd = str(tmp_path_factory.mktemp("%s-%s" % (suite, mode)))
-            children[suite, mode] = Child(
-                CHILD_SUITE, [mode, suite, json.dumps(sorted(skips))], cwd,
-                timeout=SUITE_TIMEOUT)
-    yield children
-    for child in children.values():
-        if child.proc.poll() is None:
-            child.proc.kill()
-        child._done.wait(30)
-
-
-def _problems(result):
-    return "\n\n".join("%s\n%s" % item for item in sorted(
-        result["problems"].items()))
-
-
 @pytest.mark.timeout(SUITE_TIMEOUT + 60)
 @pytest.mark.parametrize("suite", SUITES)
-def test_stdlib_suite_passes_under_install(suite, suite_children):
-    plain = suite_children[suite, "stdlib"].wait()
-    ours = suite_children[suite, "compatserver"].wait()
-    print("%s on %s: %d tests (%d skipped by the suite), %.1f s on the "
-          "stdlib, %.1f s under install()"
-          % (suite, sys.version.split()[0], ours["run"], len(ours["skipped"]),
-             suite_children[suite, "stdlib"].elapsed,
-             suite_children[suite, "compatserver"].elapsed))
-    assert "run" in plain and "run" in ours, "no suite ran"
+def test_stdlib_suite_passes_under_install(suite, suite_runs):
+    _, ours = compare(suite_runs, suite, "compatserver",
+                          DOCUMENTED_DIFFERENCES.get(suite, {}))
     assert ours["installed"] and ours["stale"] == []
     assert ours["stale_after_import"] == []
-    # Failures of the plain run are the environment's (or documented
-    # differences that are none): skip them in ENVIRONMENT_SKIPS, with why.
-    assert plain["problems"] == {}, (
-        "the plain stdlib fails:\n" + _problems(plain)
-        + plain["report"][-5000:])
-    assert ours["problems"] == {}, (
-        "under compatserver.install():\n" + _problems(ours)
-        + ours["report"][-5000:])
-    assert plain["run"] >= MIN_TESTS[suite], plain["report"][-5000:]
-    # The same tests ran in both, less the documented differences, each of
-    # which exists in this interpreter's suite.
-    documented = sorted(DOCUMENTED_DIFFERENCES.get(suite, {}))
-    assert ours["skips_found"] == sorted(
-        set(documented) | set(plain["skips_found"]))
-    assert ours["run"] == plain["run"] - len(documented)
-    # And the suite skipped the same ones itself: a test that skips itself
-    # only under compatserver would hide a difference.
-    assert ours["skipped"] == plain["skipped"]
