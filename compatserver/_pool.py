@@ -119,7 +119,8 @@ import tempfile
 import threading
 
 from ._compat import HAS_UNIX, monotonic
-from ._loop import LoopMixIn, deadline_after, join_threads, process_request_thread
+from ._loop import (
+    LoopMixIn, PerInstance, deadline_after, join_threads, process_request_thread)
 from ._servers import TCPServer, UDPServer
 from ._wait import READ_EVENTS, readable
 
@@ -221,41 +222,9 @@ class ThreadPoolMixIn(LoopMixIn):
     handler_timeout = 30.0
     PARK_AFTER_MS = 2
 
-    def __init__(self, *args, **kwargs):
-        # All guarded by _pool_lock: requests waiting for a worker, the
-        # parked workers (a stack), every live worker, how many workers wait
-        # in get_request() (or are on their way there), whether the loop runs
-        # and whether it accepts itself (every worker busy), its wake-up
-        # pipe, the wake-up connections sent and not yet accepted (by client
-        # address), whether server_close() has run, whether shutdown() has
-        # released a blocked accept loop, and how many threads wait in
-        # process_request() for a free slot.
-        self._pool_lock = lock = threading.Lock()
-        self._pool_not_full = threading.Condition(lock)
-        self._pool_queue = collections.deque()
-        self._pool_idle = []
-        self._pool_workers = set()
-        self._pool_started = 0
-        self._pool_acceptors = 0
-        self._pool_serving = False
-        self._pool_loop_accepts = False
-        self._pool_wakeup = None
-        self._pool_pills = {}
-        self._pool_accept_waiting = 0
-        self._pool_closing = False
-        self._pool_released = False
-        # Connections that have not sent anything yet (stream servers): those
-        # a thread has parked and the loop has not registered yet, those the
-        # loop watches (by descriptor), their deadlines in the order they were
-        # parked, how many connections are open (parked, queued or served),
-        # and the counters of pool_stats().
-        self._pool_parking = []
-        self._pool_parked = {}
-        self._pool_deadlines = collections.deque()
-        self._pool_open = 0
-        self._pool_refused = 0
-        self._pool_timed_out = 0
-        super(ThreadPoolMixIn, self).__init__(*args, **kwargs)
+    # Everything the pool knows, guarded by its lock: made on first use, so
+    # a subclass that calls the stdlib's TCPServer.__init__ by name works.
+    _pool = PerInstance("_pool", lambda server: _PoolState())
 
     # Methods for the caller.
 
@@ -273,9 +242,9 @@ class ThreadPoolMixIn(LoopMixIn):
 
         May be extended, do not override.
         """
-        with self._pool_lock:
-            self._pool_released = True
-            self._pool_not_full.notify_all()
+        with self._pool.lock:
+            self._pool.released = True
+            self._pool.not_full.notify_all()
         super(ThreadPoolMixIn, self).shutdown()
 
     def server_close(self):
@@ -288,11 +257,11 @@ class ThreadPoolMixIn(LoopMixIn):
 
         May be extended, do not override.
         """
-        with self._pool_lock:
-            self._pool_closing = True
-            self._pool_not_full.notify_all()
+        with self._pool.lock:
+            self._pool.closing = True
+            self._pool.not_full.notify_all()
             pills, failed = self._pool_make_pills()
-            idle, self._pool_idle[:] = self._pool_idle[:], []
+            idle, self._pool.idle[:] = self._pool.idle[:], []
             for worker in idle:
                 worker.item = None
                 worker.wakeup.release()
@@ -304,11 +273,11 @@ class ThreadPoolMixIn(LoopMixIn):
                 self.socket.shutdown(socket.SHUT_RDWR)
             except (socket.error, ValueError):
                 pass
-        with self._pool_lock:
-            parked = list(self._pool_parked.values()) + self._pool_parking
-            self._pool_parked.clear()
-            del self._pool_parking[:]
-            self._pool_deadlines.clear()
+        with self._pool.lock:
+            parked = list(self._pool.parked.values()) + self._pool.parking
+            self._pool.parked.clear()
+            del self._pool.parking[:]
+            self._pool.deadlines.clear()
         for request, client_address in parked:
             self.shutdown_request(request)
         try:
@@ -316,9 +285,9 @@ class ThreadPoolMixIn(LoopMixIn):
             if self.block_on_close:
                 self._pool_join()
         finally:
-            with self._pool_lock:
-                pills = list(self._pool_pills.values())
-                self._pool_pills.clear()
+            with self._pool.lock:
+                pills = list(self._pool.pills.values())
+                self._pool.pills.clear()
             for pill in pills:
                 pill.close()
 
@@ -334,18 +303,16 @@ class ThreadPoolMixIn(LoopMixIn):
         (parked, queued or served); ``refused``, those closed at once
         because ``max_connections`` were open; ``timed_out``, those closed
         after ``idle_timeout`` seconds without a byte.
+
+        How the idle workers wait: ``accepting``, in ``accept()`` on the
+        listening socket; ``waiting``, parked until there is work (while no
+        loop runs, or the queue has work for them); ``loop_accepting``,
+        whether the :meth:`serve_forever` loop accepts itself because every
+        worker is busy; ``wakeups_pending``, wake-up connections sent to
+        workers in ``accept()`` and not taken yet.
         """
-        with self._pool_lock:
-            return {
-                "workers": len(self._pool_workers),
-                "idle": len(self._pool_idle) + self._pool_acceptors,
-                "queued": len(self._pool_queue),
-                "started": self._pool_started,
-                "parked": len(self._pool_parking) + len(self._pool_parked),
-                "open": self._pool_open,
-                "refused": self._pool_refused,
-                "timed_out": self._pool_timed_out,
-            }
+        with self._pool.lock:
+            return self._pool.stats()
 
     # Methods that may be overridden.
 
@@ -364,13 +331,13 @@ class ThreadPoolMixIn(LoopMixIn):
         """
         current = threading.current_thread()
         if isinstance(current, _Worker) and current.server is self:
-            current.finishing = True
+            current.state = FINISHING
         try:
             super(ThreadPoolMixIn, self).shutdown_request(request)
         finally:
             if self._pool_stream:
-                with self._pool_lock:
-                    self._pool_open -= 1
+                with self._pool.lock:
+                    self._pool.open -= 1
 
     def finish_request(self, request, client_address):
         """Finish one request by instantiating ``RequestHandlerClass``.
@@ -397,11 +364,11 @@ class ThreadPoolMixIn(LoopMixIn):
         May be extended, do not override.
         """
         current = threading.current_thread()
-        if getattr(current, "accepted_for", None) is self:
-            current.accepted_for = None
+        if (isinstance(current, _Worker) and current.server is self
+                and current.state is DISPATCHING):
             if self._pool_park(request, client_address):
                 return
-            current.handling = True
+            current.state = HANDLING
             self.process_request_thread(request, client_address)
             return
         if current is self._loop_thread and self._pool_park(request, client_address):
@@ -422,42 +389,42 @@ class ThreadPoolMixIn(LoopMixIn):
         item = (request, client_address)
         pill = None
         orphan = False
-        with self._pool_lock:
+        with self._pool.lock:
             while True:
-                if self._pool_idle:
-                    worker = self._pool_idle.pop()
+                if self._pool.idle:
+                    worker = self._pool.idle.pop()
                     worker.item = item
                     worker.wakeup.release()
                     return
-                if self._pool_closing:
+                if self._pool.closing:
                     # server_close() ran while the loop was accepting.  The
                     # workers still alive drain the queue before they end;
                     # with none left nobody would ever serve it.
-                    if not self._pool_workers:
+                    if not self._pool.workers:
                         orphan = True
                         break
-                    self._pool_queue.append(item)
+                    self._pool.queue.append(item)
                     return
-                if (len(self._pool_workers) < self.pool_size
-                        and len(self._pool_queue) >= self._pool_finishing()):
+                if (len(self._pool.workers) < self.pool_size
+                        and len(self._pool.queue) >= self._pool_finishing()):
                     self._pool_start_worker(item)
                     return
-                if (len(self._pool_queue) < self.queue_size
-                        or self._pool_released):
-                    self._pool_queue.append(item)
+                if (len(self._pool.queue) < self.queue_size
+                        or self._pool.released):
+                    self._pool.queue.append(item)
                     # Every worker busy or waiting in accept() (a parked
                     # connection became readable): take one out of accept()
                     # with a wake-up connection, or the queue would wait for
                     # the next client to come.
-                    if self._pool_acceptors > len(self._pool_pills):
+                    if self._pool.acceptors > len(self._pool.pills):
                         made = self._pool_make_pills(1)[0]
                         pill = made[0] if made else None
                     break
-                self._pool_accept_waiting += 1
+                self._pool.accept_waiting += 1
                 try:
-                    self._pool_not_full.wait()
+                    self._pool.not_full.wait()
                 finally:
-                    self._pool_accept_waiting -= 1
+                    self._pool.accept_waiting -= 1
         if pill is not None:
             self._pool_send_pills([pill])
         if orphan:
@@ -470,43 +437,43 @@ class ThreadPoolMixIn(LoopMixIn):
     # worker is busy.
 
     def _loop_started(self, wakeup):
-        with self._pool_lock:
+        with self._pool.lock:
             # Connections parked under an earlier loop are watched again.
-            for fd in self._pool_parked:
+            for fd in self._pool.parked:
                 self._loop_poller.register(fd, READ_EVENTS)
-            self._pool_released = False
-            self._pool_wakeup = wakeup
-            self._pool_serving = True
+            self._pool.released = False
+            self._pool.wakeup = wakeup
+            self._pool.serving = True
             # Workers start lazily: with none, the loop accepts the first
             # request and starts one for it.  Workers still in accept() from
             # the last loop (their wake-up connections not taken yet) take
             # those and accept again; then the loop must not accept too.
-            self._pool_loop_accepts = not self._pool_acceptors
+            self._pool.loop_accepts = not self._pool.acceptors
             self._pool_back_to_accept()
 
     def _loop_accepts(self):
-        return self._pool_loop_accepts
+        return self._pool.loop_accepts
 
     def _loop_woken(self, wakeup):
         # Drained under the lock: a worker that parks after this writes a
         # new byte.  Connections parked since are watched from now on.
-        with self._pool_lock:
+        with self._pool.lock:
             wakeup.drain()
             self._pool_back_to_accept()
-            if self._pool_parking:
+            if self._pool.parking:
                 now = monotonic()
-                for request, client_address in self._pool_parking:
+                for request, client_address in self._pool.parking:
                     fd = request.fileno()
-                    self._pool_parked[fd] = (request, client_address)
-                    self._pool_deadlines.append((now, fd, request))
+                    self._pool.parked[fd] = (request, client_address)
+                    self._pool.deadlines.append((now, fd, request))
                     self._loop_poller.register(fd, READ_EVENTS)
-                del self._pool_parking[:]
+                del self._pool.parking[:]
 
     def _loop_ready(self, fd, events):
         # A parked connection sent something (or hung up): it goes to a
         # worker now.
-        with self._pool_lock:
-            entry = self._pool_parked.pop(fd, None)
+        with self._pool.lock:
+            entry = self._pool.parked.pop(fd, None)
         self._loop_poller.unregister(fd)
         if entry is None:
             return
@@ -522,7 +489,7 @@ class ThreadPoolMixIn(LoopMixIn):
 
         May be extended, do not override: call the base class's version.
         """
-        if self._pool_deadlines:
+        if self._pool.deadlines:
             self._pool_expire(monotonic())
         super(ThreadPoolMixIn, self).service_actions()
 
@@ -533,14 +500,14 @@ class ThreadPoolMixIn(LoopMixIn):
         if timeout is None:
             return
         expired = []
-        with self._pool_lock:
-            deadlines = self._pool_deadlines
+        with self._pool.lock:
+            deadlines = self._pool.deadlines
             while deadlines and deadlines[0][0] + timeout <= now:
                 parked_at, fd, request = deadlines.popleft()
-                entry = self._pool_parked.get(fd)
+                entry = self._pool.parked.get(fd)
                 if entry is not None and entry[0] is request:
-                    del self._pool_parked[fd]
-                    self._pool_timed_out += 1
+                    del self._pool.parked[fd]
+                    self._pool.timed_out += 1
                     expired.append(fd)
                     expired.append(request)
         for fd, request in zip(expired[::2], expired[1::2]):
@@ -556,21 +523,21 @@ class ThreadPoolMixIn(LoopMixIn):
         # connection itself: waiting that long keeps a well-behaved client
         # on the worker that accepted it (parking costs two thread hand-offs)
         # and costs a silent one at most PARK_AFTER_MS of a worker's time.
-        if not (self._pool_stream and self._pool_serving and self.client_speaks_first) or (
+        if not (self._pool_stream and self._pool.serving and self.client_speaks_first) or (
                 readable(request, self.PARK_AFTER_MS)):
             return False
-        with self._pool_lock:
-            if not self._pool_serving or self._pool_closing:
+        with self._pool.lock:
+            if not self._pool.serving or self._pool.closing:
                 return False
-            self._pool_parking.append((request, client_address))
-            self._pool_wakeup.wake()
+            self._pool.parking.append((request, client_address))
+            self._pool.wakeup.wake()
         return True
 
     def _loop_ended(self):
-        with self._pool_lock:
-            self._pool_serving = False
-            self._pool_loop_accepts = False
-            self._pool_wakeup = None
+        with self._pool.lock:
+            self._pool.serving = False
+            self._pool.loop_accepts = False
+            self._pool.wakeup = None
             pills = self._pool_make_pills()[0]
         # A worker whose wake-up connection cannot be made or sent serves
         # the next connection that comes, then parks.
@@ -583,21 +550,21 @@ class ThreadPoolMixIn(LoopMixIn):
         # listening socket for the same connection.
         # Not while accept() backs off for want of descriptors: the loop
         # tries again itself when the back-off ends.
-        if self._pool_idle and not self._pool_queue and (
-                self._pool_loop_accepts or self._pool_acceptors) and (
+        if self._pool.idle and not self._pool.queue and (
+                self._pool.loop_accepts or self._pool.acceptors) and (
                 self._accept_resume_at is None):
-            idle, self._pool_idle[:] = self._pool_idle[:], []
+            idle, self._pool.idle[:] = self._pool.idle[:], []
             for worker in idle:
-                self._pool_acceptors += 1
+                self._pool.acceptors += 1
                 worker.item = _ACCEPT
                 worker.wakeup.release()
-            self._pool_loop_accepts = False
+            self._pool.loop_accepts = False
 
     def _pool_check_acceptors(self):
         # Called with the lock held whenever a worker leaves accept() or
         # takes a queued request instead of going back there.
-        if (self._pool_serving and not self._pool_closing
-                and not self._pool_acceptors and not self._pool_loop_accepts):
+        if (self._pool.serving and not self._pool.closing
+                and not self._pool.acceptors and not self._pool.loop_accepts):
             self._pool_need_acceptor()
 
     def _pool_need_acceptor(self):
@@ -608,18 +575,18 @@ class ThreadPoolMixIn(LoopMixIn):
         # the loop accept.
         if self._pool_finishing():
             return
-        if len(self._pool_workers) < self.pool_size:
-            self._pool_acceptors += 1
+        if len(self._pool.workers) < self.pool_size:
+            self._pool.acceptors += 1
             try:
                 self._pool_start_worker(_ACCEPT)
             except BaseException:
-                self._pool_acceptors -= 1
-                self._pool_loop_accepts = True
-                self._pool_wakeup.wake()
+                self._pool.acceptors -= 1
+                self._pool.loop_accepts = True
+                self._pool.wakeup.wake()
                 raise
         else:
-            self._pool_loop_accepts = True
-            self._pool_wakeup.wake()
+            self._pool.loop_accepts = True
+            self._pool.wakeup.wake()
 
     def _pool_make_pills(self, most=None):
         # Called with the lock held once the workers must stop accepting: a
@@ -630,14 +597,14 @@ class ThreadPoolMixIn(LoopMixIn):
         # _pool_send_pills().  Returns them and how many could not be made.
         pills = []
         failed = 0
-        wanted = self._pool_acceptors - len(self._pool_pills)
+        wanted = self._pool.acceptors - len(self._pool.pills)
         for _ in range(wanted if most is None else min(most, wanted)):
             try:
                 pill = _Pill(self.socket)
             except (socket.error, ValueError):  # a closed socket: ValueError
                 failed += 1
             else:
-                self._pool_pills[pill.key] = pill
+                self._pool.pills[pill.key] = pill
                 pills.append(pill)
         return pills, failed
 
@@ -649,8 +616,8 @@ class ThreadPoolMixIn(LoopMixIn):
             try:
                 pill.send()
             except (socket.error, ValueError):
-                with self._pool_lock:
-                    self._pool_pills.pop(pill.key, None)
+                with self._pool.lock:
+                    self._pool.pills.pop(pill.key, None)
                 pill.close()
                 failed += 1
         return failed
@@ -658,7 +625,7 @@ class ThreadPoolMixIn(LoopMixIn):
     def _pool_accept(self, worker):
         # A worker waits in accept() until it takes a request, then handles
         # it.  It was counted in _pool_acceptors by whoever sent it here.
-        lock = self._pool_lock
+        lock = self._pool.lock
         counted = True
         try:
             while True:
@@ -671,30 +638,30 @@ class ThreadPoolMixIn(LoopMixIn):
                     # backs off (LoopMixIn._accept_failed()) instead of
                     # spinning, and park.
                     with lock:
-                        serving = self._pool_serving and not self._pool_closing
+                        serving = self._pool.serving and not self._pool.closing
                         if serving and not self._accept_failed(exc):
                             continue
                         counted = False
-                        self._pool_acceptors -= 1
+                        self._pool.acceptors -= 1
                         if serving:
-                            self._pool_loop_accepts = True
-                            self._pool_wakeup.wake()
+                            self._pool.loop_accepts = True
+                            self._pool.wakeup.wake()
                     return
                 with lock:
                     counted = False
-                    self._pool_acceptors -= 1
+                    self._pool.acceptors -= 1
                     pill = None
-                    if self._pool_pills:
-                        pill = self._pool_pills.pop(_address_key(client_address), None)
+                    if self._pool.pills:
+                        pill = self._pool.pills.pop(_address_key(client_address), None)
                     if pill is None:
-                        if not self._pool_acceptors:
+                        if not self._pool.acceptors:
                             self._pool_check_acceptors()
-                    elif (self._pool_serving and not self._pool_closing
-                            and not self._pool_queue):
+                    elif (self._pool.serving and not self._pool.closing
+                            and not self._pool.queue):
                         # Accept again, unless the wake-up connection came
                         # to send us to the queue (see _pool_submit()).
                         counted = True
-                        self._pool_acceptors += 1
+                        self._pool.acceptors += 1
                 if pill is None:
                     break
                 self._pool_drop_pill(pill, request)
@@ -703,13 +670,10 @@ class ThreadPoolMixIn(LoopMixIn):
         finally:
             if counted:
                 with lock:
-                    self._pool_acceptors -= 1
+                    self._pool.acceptors -= 1
                     self._pool_check_acceptors()
-        worker.accepted_for = self
-        try:
-            self._pool_dispatch(request, client_address, worker)
-        finally:
-            worker.accepted_for = None
+        worker.state = DISPATCHING
+        self._pool_dispatch(request, client_address, worker)
 
     def _handle_request_noblock(self):
         """Handle one request, without blocking.
@@ -724,10 +688,10 @@ class ThreadPoolMixIn(LoopMixIn):
             return
         if self._accept_backoff:
             self._accept_backoff = 0.0
-        if self._pool_pills:
+        if self._pool.pills:
             # One left by a worker that took a real connection before it.
-            with self._pool_lock:
-                pill = self._pool_pills.pop(_address_key(client_address), None)
+            with self._pool.lock:
+                pill = self._pool.pills.pop(_address_key(client_address), None)
             if pill is not None:
                 self._pool_drop_pill(pill, request)
                 return
@@ -742,16 +706,15 @@ class ThreadPoolMixIn(LoopMixIn):
     def _pool_dispatch(self, request, client_address, worker):
         # verify_request() and process_request(), shutting the request down
         # once: a worker that has begun to handle it (in
-        # process_request_thread()) shuts it down itself.
-        if worker is not None:
-            worker.handling = False
+        # process_request_thread(): no longer DISPATCHING) shuts it down
+        # itself.
         if self._pool_stream:
-            with self._pool_lock:
-                refused = self._pool_open >= self.max_connections
+            with self._pool.lock:
+                refused = self._pool.open >= self.max_connections
                 if refused:
-                    self._pool_refused += 1
+                    self._pool.refused += 1
                 else:
-                    self._pool_open += 1
+                    self._pool.open += 1
             if refused:
                 self.close_request(request)
                 return
@@ -762,15 +725,12 @@ class ThreadPoolMixIn(LoopMixIn):
                 self.shutdown_request(request)
         except Exception:
             self.handle_error(request, client_address)
-            if worker is None or not worker.handling:
+            if worker is None or worker.state is DISPATCHING:
                 self.shutdown_request(request)
         except:  # noqa: E722 - SystemExit, KeyboardInterrupt: clean up, re-raise
-            if worker is None or not worker.handling:
+            if worker is None or worker.state is DISPATCHING:
                 self.shutdown_request(request)
             raise
-        finally:
-            if worker is not None:
-                worker.handling = False
 
     def _pool_finishing(self):
         # Called with the lock held, only when no worker is idle.  A worker
@@ -778,19 +738,19 @@ class ThreadPoolMixIn(LoopMixIn):
         # its client sees the connection close a moment before the worker is
         # back, and a sequential client under load would otherwise start a
         # new thread on each such race, up to pool_size.
-        return sum(1 for w in self._pool_workers if w.finishing)
+        return sum(1 for w in self._pool.workers if w.state is FINISHING)
 
     def _pool_start_worker(self, item):
         # Called with the lock held.
-        self._pool_started += 1
+        self._pool.started += 1
         worker = _Worker(
-            self, item, "%s-worker-%d" % (type(self).__name__, self._pool_started))
+            self, item, "%s-worker-%d" % (type(self).__name__, self._pool.started))
         worker.daemon = self.daemon_threads
-        self._pool_workers.add(worker)
+        self._pool.workers.add(worker)
         try:
             worker.start()
         except BaseException:
-            self._pool_workers.discard(worker)
+            self._pool.workers.discard(worker)
             raise
         return worker
 
@@ -802,46 +762,49 @@ class ThreadPoolMixIn(LoopMixIn):
 
     def _pool_live_workers(self):
         current = threading.current_thread()
-        with self._pool_lock:
-            return [w for w in self._pool_workers if w is not current]
+        with self._pool.lock:
+            return [w for w in self._pool.workers if w is not current]
 
     def _pool_work(self, worker):
-        lock = self._pool_lock
-        queue = self._pool_queue
-        idle = self._pool_idle
+        lock = self._pool.lock
+        queue = self._pool.queue
+        idle = self._pool.idle
         item, worker.item = worker.item, None
         try:
             while item is not None:
                 if item is _ACCEPT:
+                    worker.state = ACCEPTING
                     self._pool_accept(worker)
                 else:
+                    worker.state = HANDLING
                     self.process_request_thread(*item)
                 item = None
                 with lock:
-                    worker.finishing = False
+                    worker.state = BETWEEN
                     if queue:
                         item = queue.popleft()
-                        if self._pool_accept_waiting:
-                            self._pool_not_full.notify()
+                        if self._pool.accept_waiting:
+                            self._pool.not_full.notify()
                         self._pool_check_acceptors()
                         continue
-                    if self._pool_closing:
+                    if self._pool.closing:
                         return
-                    if self._pool_serving and not self._pool_loop_accepts:
-                        self._pool_acceptors += 1
+                    if self._pool.serving and not self._pool.loop_accepts:
+                        self._pool.acceptors += 1
                         item = _ACCEPT
                         continue
+                    worker.state = WAITING
                     idle.append(worker)
-                    if self._pool_loop_accepts:
+                    if self._pool.loop_accepts:
                         # The loop sends us back to accept() and stops
                         # accepting itself.
-                        self._pool_wakeup.wake()
+                        self._pool.wakeup.wake()
                 worker.wakeup.acquire()
                 item, worker.item = worker.item, None
         finally:
             with lock:
-                worker.finishing = False
-                self._pool_workers.discard(worker)
+                worker.state = ENDED
+                self._pool.workers.discard(worker)
                 # Ended by SystemExit or KeyboardInterrupt from a handler:
                 # what is queued must not wait for the next request.  (Idle
                 # workers exist only while the queue is empty.)
@@ -850,10 +813,69 @@ class ThreadPoolMixIn(LoopMixIn):
                     # cannot start, the request stays queued, not lost.
                     self._pool_start_worker(queue[0])
                     queue.popleft()
-                    if self._pool_accept_waiting:
-                        self._pool_not_full.notify()
+                    if self._pool.accept_waiting:
+                        self._pool.not_full.notify()
                 else:
                     self._pool_check_acceptors()
+
+
+class _PoolState(object):
+    """What a pool knows, all of it guarded by :attr:`lock`.
+
+    The workers: every live one (``workers``), those with nothing to do,
+    each blocked on its own lock (``idle``, a stack), and how many wait in
+    ``accept()`` or are on their way there (``acceptors``).  The requests
+    waiting for a worker (``queue``) and the threads waiting for room in it
+    (``accept_waiting``, woken through ``not_full``).  The loop: whether one
+    runs (``serving``), whether it accepts itself because every worker is
+    busy (``loop_accepts``), its wake-up pipe (``wakeup``).  The wake-up
+    connections sent to workers in ``accept()`` and not taken yet
+    (``pills``, by client address).  Whether ``server_close()`` has run
+    (``closing``) and ``shutdown()`` has released a loop blocked on a full
+    queue (``released``).  Stream connections that have sent nothing yet:
+    parked by a worker and not yet registered by the loop (``parking``),
+    watched by the loop (``parked``, by descriptor), their parking times in
+    order (``deadlines``).  And the counts that :meth:`stats` reports.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.not_full = threading.Condition(self.lock)
+        self.queue = collections.deque()
+        self.accept_waiting = 0
+        self.workers = set()
+        self.idle = []
+        self.acceptors = 0
+        self.started = 0
+        self.serving = False
+        self.loop_accepts = False
+        self.wakeup = None
+        self.pills = {}
+        self.closing = False
+        self.released = False
+        self.parking = []
+        self.parked = {}
+        self.deadlines = collections.deque()
+        self.open = 0
+        self.refused = 0
+        self.timed_out = 0
+
+    def stats(self):
+        """The counts of :meth:`ThreadPoolMixIn.pool_stats`; call with the lock held."""
+        return {
+            "workers": len(self.workers),
+            "idle": len(self.idle) + self.acceptors,
+            "queued": len(self.queue),
+            "started": self.started,
+            "parked": len(self.parking) + len(self.parked),
+            "open": self.open,
+            "refused": self.refused,
+            "timed_out": self.timed_out,
+            "accepting": self.acceptors,
+            "waiting": len(self.idle),
+            "loop_accepting": self.loop_accepts,
+            "wakeups_pending": len(self.pills),
+        }
 
 
 #: A worker's item that sends it to accept().
@@ -926,20 +948,28 @@ class _Pill(object):
             self.tmpdir = None
 
 
+# A worker's states, each changed by the worker itself (FINISHING by
+# shutdown_request() in its thread), read by others under the pool's lock:
+STARTING = "starting"        # started, not yet at its first item
+ACCEPTING = "accepting"      # in accept() on the listening socket
+DISPATCHING = "dispatching"  # took a connection: verify_request(), process_request()
+HANDLING = "handling"        # in process_request_thread(): the handler runs
+FINISHING = "finishing"      # closing its connection; back in a moment
+BETWEEN = "between"          # looking for its next item, under the lock
+WAITING = "waiting"          # parked on its lock until given an item
+ENDED = "ended"
+
+
 class _Worker(threading.Thread):
-    """One pool thread, with its wakeup lock (held while it is parked), its
-    slot for the next request, whether it is closing its last connection,
-    whether it handles the request it accepted, and the server it is
-    dispatching a request it accepted for (process_request() then handles
-    it in this thread)."""
+    """One pool thread: its :data:`state`, the server it works for, its
+    next item (a request, or :data:`_ACCEPT`) and the lock it waits on while
+    WAITING (held, released by whoever gives it an item)."""
 
     def __init__(self, server, item, name):
         threading.Thread.__init__(self, name=name)
         self.server = server
         self.item = item
-        self.finishing = False
-        self.handling = False
-        self.accepted_for = None
+        self.state = STARTING
         self.wakeup = threading.Lock()
         self.wakeup.acquire()
 

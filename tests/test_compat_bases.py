@@ -107,14 +107,22 @@ def test_compatservers_own_combinations_pass_the_check():
     assert issubclass(compatserver.ThreadingTCPServer, stdlib.ThreadingMixIn)
 
 
-def test_a_subclass_that_calls_the_stdlib_init_by_name_works():
+@pytest.mark.parametrize("mixin", MIXINS, ids=ids)
+def test_a_subclass_that_calls_the_stdlib_init_by_name_works(mixin):
     # Python 2 code (and SimpleXMLRPCServer itself) call TCPServer.__init__
-    # by name: no __init__ of LoopMixIn's has to run.
-    class Server(compatserver.ThreadingMixIn, UsersOwnServer):
+    # by name: no __init__ of compatserver's has to run (the pool's state
+    # too is made on first use).
+    class Server(mixin, UsersOwnServer):
         def __init__(self, address, handler):
             stdlib.TCPServer.__init__(self, address, handler)
 
     with serving(Server(("127.0.0.1", 0), Echo), poll_interval=30.0) as server:
+        sock = socket.create_connection(server.server_address, TIMEOUT)
+        try:
+            sock.sendall(b"hi\n")
+            assert sock.makefile("rb").readline() == b"hi\n"
+        finally:
+            sock.close()
         call_with_timeout(server.shutdown)
         server.test_thread.join(TIMEOUT)
         assert not server.test_thread.is_alive()

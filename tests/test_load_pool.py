@@ -18,6 +18,10 @@ from conftest_serve import TIMEOUT, call_with_timeout, serving, start, stop, wai
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
 
+def stat(server, name):
+    return server.pool_stats()[name]
+
+
 @pytest.fixture
 def baseline():
     before = resources()
@@ -110,7 +114,10 @@ def test_public_names():
 def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
     with serving(server_class("pool", pool_size=8)((HOST, 0), Command)) as server:
         assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0,
-                                       "parked": 0, "open": 0, "refused": 0, "timed_out": 0}
+                                       "parked": 0, "open": 0, "refused": 0, "timed_out": 0,
+                                       # No worker yet: the loop accepts the first request.
+                                       "accepting": 0, "waiting": 0, "loop_accepting": True,
+                                       "wakeups_pending": 0}
         assert_serving(server, 50)
         stats = server.pool_stats()
         # At most two workers: one waits in accept() while the other
@@ -132,7 +139,9 @@ def test_pool_size_bounds_the_handlers_running_at_once(baseline):
         # A connection accepted before its line arrived waits parked, briefly.
         wait_until(lambda: server.pool_stats()["queued"] == 7, what="seven queued")
         assert server.pool_stats() == {"workers": 3, "idle": 0, "queued": 7, "started": 3,
-                                       "parked": 0, "open": 10, "refused": 0, "timed_out": 0}
+                                       "parked": 0, "open": 10, "refused": 0, "timed_out": 0,
+                                       "accepting": 0, "waiting": 0, "loop_accepting": True,
+                                       "wakeups_pending": 0}
         server.gate.set()
         clients.join()
     finally:
@@ -158,7 +167,9 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
         time.sleep(0.2)
         assert server.accepted == 4
         assert server.pool_stats() == {"workers": 1, "idle": 0, "queued": 2, "started": 1,
-                                       "parked": 0, "open": 4, "refused": 0, "timed_out": 0}
+                                       "parked": 0, "open": 4, "refused": 0, "timed_out": 0,
+                                       "accepting": 0, "waiting": 0, "loop_accepting": True,
+                                       "wakeups_pending": 0}
         # shutdown() wakes the loop blocked in process_request(); the request
         # it holds joins the queue instead of being dropped, and so do those
         # the loop may accept before it notices the shutdown (on 2.7, whose
@@ -466,9 +477,9 @@ def test_idle_workers_all_wait_in_accept_and_take_turns(baseline):
         wait_until(lambda: server.running == 4, what="four handlers running")
         server.gate.set()
         clients.join()
-        wait_until(lambda: server._pool_acceptors == 4, what="four workers in accept()")
-        assert server._pool_loop_accepts is False
-        assert server._pool_idle == []
+        wait_until(lambda: server.pool_stats()["accepting"] == 4, what="four workers in accept()")
+        stats = server.pool_stats()
+        assert (stats["loop_accepting"], stats["waiting"]) == (False, 0)
         assert server.pool_stats()["idle"] == 4
         for i in range(20):
             line = ("again %d\n" % i).encode("ascii")
@@ -497,20 +508,20 @@ def test_wake_up_connections_are_never_seen_by_the_handler(baseline):
             for i in range(5):
                 line = ("echo %d %d\n" % (round_, i)).encode("ascii")
                 assert exchange(server.server_address, line) == b"echo: " + line
-            wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+            wait_until(lambda: 1 <= stat(server, "accepting") == stat(server, "workers"),
                        what="every worker in accept()")
             call_with_timeout(server.shutdown)
             loop.join(TIMEOUT)
             assert not loop.is_alive()
-            wait_until(lambda: (server._pool_acceptors, len(server._pool_idle))
-                       == (0, len(server._pool_workers)), what="every worker parked")
+            wait_until(lambda: (stat(server, "accepting"), stat(server, "waiting"))
+                       == (0, stat(server, "workers")), what="every worker parked")
         assert server.accepted == len(Watched.verified) == 15
         assert server.done == 15
         assert server.errors == []
         assert server.pool_stats()["started"] <= 2
     finally:
         stop(server)
-    assert server._pool_pills == {}
+    assert server.pool_stats()["wakeups_pending"] == 0
 
 
 def test_server_close_without_shutdown_wakes_the_workers_in_accept(baseline):
@@ -521,7 +532,7 @@ def test_server_close_without_shutdown_wakes_the_workers_in_accept(baseline):
         loop = start(server)
         for i in range(3):
             assert exchange(server.server_address, b"echo x\n") == b"echo: echo x\n"
-        wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+        wait_until(lambda: 1 <= stat(server, "accepting") == stat(server, "workers"),
                    what="every worker in accept()")
         assert call_with_timeout(server.server_close) < 2.0
         loop.join(TIMEOUT)
@@ -620,12 +631,12 @@ def test_a_server_on_every_address_wakes_its_workers_through_loopback(
         address = (loopback, server.server_address[1])
         for i in range(3):
             assert _exchange_on(family, address, b"echo v\n") == b"echo: echo v\n"
-        wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+        wait_until(lambda: 1 <= stat(server, "accepting") == stat(server, "workers"),
                    what="every worker in accept()")
         assert call_with_timeout(server.shutdown) < 2.0
         loop.join(TIMEOUT)
-        wait_until(lambda: (server._pool_acceptors, len(server._pool_idle))
-                   == (0, len(server._pool_workers)), what="every worker parked")
+        wait_until(lambda: (stat(server, "accepting"), stat(server, "waiting"))
+                   == (0, stat(server, "workers")), what="every worker parked")
         assert server.accepted == server.done == 3
     finally:
         stop(server)
@@ -650,17 +661,18 @@ def test_serving_again_before_the_workers_have_left_accept(baseline):
         loop = start(server)
         for i in range(3):
             assert exchange(server.server_address, b"echo a\n") == b"echo: echo a\n"
-        wait_until(lambda: 1 <= server._pool_acceptors == len(server._pool_workers),
+        wait_until(lambda: 1 <= stat(server, "accepting") == stat(server, "workers"),
                    what="every worker in accept()")
         server.slow = True
         call_with_timeout(server.shutdown)
         loop.join(TIMEOUT)
         loop = start(server)
-        assert server._pool_acceptors >= 1
+        assert server.pool_stats()["accepting"] >= 1
         server.slow = False
         time.sleep(0.5)  # the workers are back in accept()
-        assert server._pool_acceptors == len(server._pool_workers) >= 1
-        assert server._pool_loop_accepts is False
+        stats = server.pool_stats()
+        assert stats["accepting"] == stats["workers"] >= 1
+        assert stats["loop_accepting"] is False
         for i in range(20):
             line = ("echo b %d\n" % i).encode("ascii")
             assert exchange(server.server_address, line) == b"echo: " + line
