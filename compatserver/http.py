@@ -240,9 +240,10 @@ class BaseHTTPRequestHandler(unless_inherited(StreamRequestHandler, _base.BaseHT
 
             *message* is the reason phrase (by default the short entry of
             ``responses`` for *code*), *explain* the text of the page (by
-            default the long entry).  The page is sent with
-            ``Content-Length``, except for HEAD and for the codes without a
-            body (1xx, 204, 205, 304).
+            default the long entry).  The page and its ``Content-Length``
+            are sent for every code but those without a body (1xx, 204, 205,
+            304); a reply to HEAD keeps the ``Content-Length`` and leaves
+            the page out, as on Python 3.
             """
             shortmsg, longmsg = self.responses.get(code, ("???", "???"))  # Python 2
             if message is None:  # Python 2
@@ -280,6 +281,11 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler,
     """
 
     if not HTTP_DIRECTORY_ARGUMENT:  # 2.7, 3.6
+        #: The directory served; None: the current directory at each
+        #: request.  A class attribute too, so that a subclass whose
+        #: ``__init__`` does not call this one (2.7-era test doubles do)
+        #: still translates paths as the stdlib's does.
+        directory = None
 
         def __init__(self, *args, **kwargs):
             directory = kwargs.pop("directory", None)
@@ -293,6 +299,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler,
             # self.directory instead.
             cwd = os.getcwd()
             translated = super(SimpleHTTPRequestHandler, self).translate_path(path)
+            if self.directory is None:
+                return translated
             rest = translated[len(cwd):].lstrip(os.sep)
             result = os.path.join(self.directory, rest)
             if translated.endswith(os.sep) and not result.endswith(os.sep):

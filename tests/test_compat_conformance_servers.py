@@ -44,24 +44,6 @@ if sys.version_info[0] == 2:  # Python 2
             "Content-Length; compatserver.http sends it on 2.7 as 3.x does "
             "(bpo-12921), which 3.x's own test asserts")
 
-# Suite -> {"Class.test_method": the compatserver bug it shows}, on the
-# versions that have the bug.  Each must fail in the substituted run (like a
-# documented difference) and makes the suite's test an expected failure;
-# once fixed, compare() says "remove them".  The rest of the suite is still
-# checked.
-KNOWN_BUGS = {}
-if sys.version_info < (3, 7):  # compatserver.http's bpo-28707 backport
-    KNOWN_BUGS["test_httpservers"] = dict.fromkeys([
-        "SimpleHTTPRequestHandlerTestCase.test_query_arguments",
-        "SimpleHTTPRequestHandlerTestCase.test_start_with_double_slash",
-        "SimpleHTTPRequestHandlerTestCase.test_windows_colon"], (
-            "2.7 and 3.6: the suite's SocketlessRequestHandler overrides "
-            "__init__ without calling SimpleHTTPRequestHandler.__init__, "
-            "where compatserver.http's directory= backport (bpo-28707) sets "
-            "self.directory; its translate_path() then raises "
-            "AttributeError: no attribute 'directory'.  The stdlib's "
-            "2.7/3.6 translate_path() needs no __init__"))
-
 #: Suite -> the names it imports with ``from <stdlib module> import`` on
 #: every version, which must be compatserver's in its globals.  The other
 #: suites take the classes as module attributes
@@ -79,9 +61,8 @@ SUITE_GLOBALS = {
 @pytest.mark.timeout(SUITE_TIMEOUT + 60)
 @pytest.mark.parametrize("suite", SUITES)
 def test_stdlib_suite_passes_substituted(suite, suite_runs):
-    differences = dict(DOCUMENTED_DIFFERENCES.get(suite, {}))
-    differences.update(KNOWN_BUGS.get(suite, {}))
-    plain, ours = compare(suite_runs, suite, "substituted", differences)
+    differences = DOCUMENTED_DIFFERENCES.get(suite, {})
+    ours = compare(suite_runs, suite, "substituted", differences)[1]
     print("substituted: %s\nsuite globals: %s" % (
         ", ".join(ours["substituted"]), ours["suite_globals"]))
     # Every server module of this version had its classes replaced ...
@@ -95,7 +76,3 @@ def test_stdlib_suite_passes_substituted(suite, suite_runs):
     for name in SUITE_GLOBALS.get(suite, []):
         assert ours["suite_globals"].get(name, "").startswith(
             "compatserver."), (name, ours["suite_globals"])
-    bugs = sorted(set(KNOWN_BUGS.get(suite, {})) & set(plain["ran"]))
-    if bugs:
-        pytest.xfail("compatserver bug: %s: %s" % (
-            ", ".join(bugs), KNOWN_BUGS[suite][bugs[0]]))
