@@ -7,6 +7,7 @@ only where the same name behaves differently (PEP 475's EINTR retry, the
 Python 2 file object behind ``wfile``).
 """
 import errno
+import logging
 import math
 import os
 import select
@@ -20,7 +21,7 @@ from six.moves import socketserver as stdlib
 __all__ = [
     "stdlib", "PY2", "HAS_FORK", "HAS_UNIX", "HAS_REUSEPORT", "monotonic",
     "poll_ms", "wait_for", "socket_writer", "DISCONNECT_ERRNOS", "is_disconnect",
-    "text_type", "NewStyle", "STDLIB_NAME", "SIX_MOVES_NAME",
+    "text_type", "NewStyle", "STDLIB_NAME", "SIX_MOVES_NAME", "library_logger",
 ]
 
 #: The name the stdlib module is imported under on this interpreter:
@@ -178,6 +179,57 @@ def is_disconnect(exc):
     """
     return (isinstance(exc, EnvironmentError)
             and getattr(exc, "errno", None) in DISCONNECT_ERRNOS)
+
+
+# -- a library's log records when the application configured no logging -----
+#
+# Python 3.2+ hands a record that finds no handler in its logger's chain to
+# logging.lastResort, which writes the message alone on the current
+# sys.stderr (WARNING and above).  Python 2.7 prints "No handlers could be
+# found for logger ..." once and drops the record, and every later one: a
+# server would lose its client-error lines unless the application configured
+# logging.  So on 2.7 the library's logger gets a handler that does what
+# lastResort does, under the same condition (no other handler in the chain,
+# counted as Logger.callHandlers() counts them): once the application adds a
+# handler anywhere on the way to the root, it stays silent.
+
+if PY2:  # Python 2
+    class _LastResort(logging.Handler):  # Python 2
+        """Python 3's ``logging.lastResort`` for one library logger."""
+
+        def emit(self, record):  # Python 2
+            # Not getLogger(): its module lock may be held for ever in a
+            # forked child (the forking servers log there).
+            logger = logging.Logger.manager.loggerDict.get(record.name)  # Python 2
+            while logger:  # Python 2
+                if any(h is not self for h in logger.handlers):  # Python 2
+                    return  # Python 2: the application's handlers have it
+                logger = logger.parent if logger.propagate else None  # Python 2
+            try:  # Python 2
+                sys.stderr.write(self.format(record) + "\n")  # Python 2
+                sys.stderr.flush()  # Python 2
+            except Exception:  # Python 2
+                self.handleError(record)  # Python 2
+
+    def library_logger(name):  # Python 2
+        """``logging.getLogger(name)``, whose records reach stderr unconfigured.
+
+        Python 2.7 has no ``logging.lastResort``: the logger gets a handler
+        that writes a WARNING (or worse) record's message on ``sys.stderr``
+        when no other handler is on its way to the root.
+        """
+        logger = logging.getLogger(name)  # Python 2
+        if not any(isinstance(h, _LastResort) for h in logger.handlers):  # Python 2
+            logger.addHandler(_LastResort(logging.WARNING))  # Python 2
+        return logger  # Python 2
+
+else:
+    def library_logger(name):
+        """``logging.getLogger(name)``, whose records reach stderr unconfigured.
+
+        Python 3.2+: ``logging.lastResort`` does it already.
+        """
+        return logging.getLogger(name)
 
 
 # -- the stdlib servers whose modules were renamed ---------------------------
