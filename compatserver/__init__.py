@@ -9,8 +9,9 @@ with one behaviour on every interpreter.  The stdlib module itself is
 included, which Python 2.7's ``__all__`` lacks), the Unix and forking
 combinations wherever ``socket.AF_UNIX`` and ``os.fork`` exist, and the
 additions :class:`TextStreamRequestHandler`,
-:class:`TextDatagramRequestHandler`, :exc:`LineTooLong` and
-:func:`is_disconnect`, :func:`install` / :func:`uninstall` with
+:class:`TextDatagramRequestHandler`, :exc:`LineTooLong`,
+:exc:`ClientDecodeError` and :func:`is_disconnect`, :func:`install` /
+:func:`uninstall` with
 :exc:`InstallWarning` (compatserver under the stdlib's name, for code that
 imports socketserver itself), :class:`LoopMixIn` (compatserver's loop for any
 server class built on the stdlib's socketserver), and the thread-pool servers (:class:`ThreadPoolMixIn`,
@@ -20,9 +21,9 @@ server class built on the stdlib's socketserver), and the thread-pool servers (:
 """
 from ._compat import stdlib
 from ._handlers import (
-    BaseRequestHandler, DatagramRequestHandler, LineTooLong,
-    StreamRequestHandler, TextDatagramRequestHandler, TextStreamRequestHandler,
-    is_disconnect)
+    BaseRequestHandler, ClientDecodeError, DatagramRequestHandler,
+    LineTooLong, StreamRequestHandler, TextDatagramRequestHandler,
+    TextStreamRequestHandler, is_disconnect)
 from ._install import InstallWarning, install, uninstall
 from ._loop import LoopMixIn
 from ._servers import *  # noqa: F401,F403 - the names of _servers.__all__
@@ -34,7 +35,8 @@ __version__ = "0.1.0"
 __all__ = ["LoopMixIn"] + _servers.__all__ + _pool.__all__ + [
     "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
     "TextStreamRequestHandler", "TextDatagramRequestHandler", "LineTooLong",
-    "is_disconnect", "install", "uninstall", "InstallWarning",
+    "ClientDecodeError", "is_disconnect", "install", "uninstall",
+    "InstallWarning",
 ]
 
 # Public objects say they come from here: this is where users (and pickle,

@@ -1,4 +1,6 @@
 """Request handler classes, and the text handler that reads and writes str."""
+import codecs
+import errno
 import io
 import socket
 
@@ -7,7 +9,7 @@ from ._compat import is_disconnect, socket_writer, stdlib, text_type
 __all__ = [
     "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
     "TextStreamRequestHandler", "TextDatagramRequestHandler", "LineTooLong",
-    "is_disconnect",
+    "ClientDecodeError", "is_disconnect",
 ]
 
 
@@ -89,12 +91,86 @@ class DatagramRequestHandler(BaseRequestHandler,
 class LineTooLong(ValueError):
     """A client sent a line longer than ``max_line_length`` bytes.
 
-    Raised by :meth:`TextStreamRequestHandler.readline`; the connection is
-    then closed and the server reports it once through ``handle_error()``.
+    Raised by :meth:`TextStreamRequestHandler.readline`.  Out of ``handle()``
+    it ends that connection, and the server's ``handle_error()`` logs it as
+    a client error: one line, no traceback.
 
     .. versionadded:: 0.1
     """
 
+
+class ClientDecodeError(UnicodeDecodeError):
+    """A client sent bytes that do not decode with the handler's encoding.
+
+    Raised instead of a plain :exc:`UnicodeDecodeError` (which it is, with
+    the same attributes) by :meth:`TextStreamRequestHandler.readline` and
+    :meth:`TextDatagramRequestHandler.setup`, so that the server's
+    ``handle_error()`` can tell bad input, a client error logged in one
+    line, from a ``UnicodeDecodeError`` of the handler's own code, a bug
+    reported with its traceback.
+
+    .. versionadded:: 0.1
+    """
+
+
+def _decode(data, encoding, errors):
+    """``data.decode(encoding, errors)``, raising :exc:`ClientDecodeError`."""
+    try:
+        return data.decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        error = exc
+    # Raised out of the except block: on Python 3 the codec's error would
+    # otherwise be chained to it as "During handling of ...".
+    raise ClientDecodeError(error.encoding, error.object, error.start,
+                            error.end, error.reason)
+
+
+
+# -- client errors -----------------------------------------------------------
+#
+# What a client can make a handler raise however correct the handler is: a
+# line too long, bytes that do not decode (both raised by the text handlers
+# below, never by the handler's own code), a connection that went away, a
+# client slower than the handler's timeout.  The server's handle_error()
+# logs these as one line each (see LoopMixIn.handle_error()); anything else
+# is the handler's own bug and gets the traceback.
+
+def client_error_reason(exc):
+    """The reason to log if *exc* is a client error, else None.
+
+    The wording is pinned by the tests, and the same on every version:
+    ``line longer than 65536 bytes``, ``undecodable utf-8 input: invalid
+    start byte at position 0``, ``disconnected (ECONNRESET)``, ``timed
+    out``.
+    """
+    if isinstance(exc, LineTooLong):
+        return str(exc)
+    if isinstance(exc, ClientDecodeError):
+        try:
+            # 'utf8' on Python 2.7, 'utf-8' on 3.x: the codec's own name.
+            encoding = codecs.lookup(exc.encoding).name
+        except LookupError:
+            encoding = exc.encoding
+        return "undecodable %s input: %s at position %d" % (
+            encoding, exc.reason, exc.start)
+    if is_disconnect(exc):
+        return "disconnected (%s)" % errno.errorcode.get(exc.errno, exc.errno)
+    # After is_disconnect(): on Python 2.7, socket.timeout is a socket.error.
+    if isinstance(exc, socket.timeout):
+        return "timed out"
+    return None
+
+
+def format_address(address):
+    """*address* as a log line shows it: ``host:port``, ``[::1]:port``, a path."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[:2]
+        return ("[%s]:%s" if ":" in str(host) else "%s:%s") % (host, port)
+    if not address:
+        return "(unnamed)"  # an unbound Unix socket: '' or None
+    if isinstance(address, bytes) and not isinstance(address, str):
+        return repr(address)  # Python 3: a Unix path that is not text
+    return str(address)
 
 def _check_text(text):
     if not isinstance(text, text_type):
@@ -118,9 +194,11 @@ class TextStreamRequestHandler(StreamRequestHandler):
     Memory stays bounded whatever the client sends: at most
     ``max_line_length + 1`` bytes of a line are read.  An over-long line
     raises :exc:`LineTooLong` and undecodable bytes (with
-    ``errors='strict'``) raise :exc:`UnicodeDecodeError`; out of
-    :meth:`handle`, either ends *that* connection and is reported once by the
-    server's ``handle_error()``; the server keeps serving.
+    ``errors='strict'``) raise :exc:`ClientDecodeError`, a
+    :exc:`UnicodeDecodeError`; out of :meth:`handle`, either ends *that*
+    connection and is logged by the server's ``handle_error()`` as a client
+    error, one WARNING line on the ``compatserver`` logger without a
+    traceback; the server keeps serving.
 
     .. versionadded:: 0.1
     """
@@ -141,14 +219,14 @@ class TextStreamRequestHandler(StreamRequestHandler):
 
         Returns an empty string at end of stream.  Raises
         :exc:`LineTooLong` when no line ending arrives within
-        ``max_line_length`` bytes.
+        ``max_line_length`` bytes, and :exc:`ClientDecodeError` when the
+        line does not decode.
         """
         limit = self.max_line_length
         line = self.rfile.readline(limit + 1)
         if len(line) > limit:
-            raise LineTooLong("line longer than %d bytes from %s"
-                              % (limit, self.client_address))
-        return line.decode(self.encoding, self.errors)
+            raise LineTooLong("line longer than %d bytes" % limit)
+        return _decode(line, self.encoding, self.errors)
 
     def lines(self):
         """Iterate over :meth:`readline` until the end of the stream."""
@@ -173,9 +251,10 @@ class TextDatagramRequestHandler(DatagramRequestHandler):
     that :meth:`finish` sends as one datagram.  A datagram is at most the
     server's ``max_packet_size`` bytes (8192 by default), so memory is
     bounded without a line limit.  Undecodable bytes (with
-    ``errors='strict'``) raise :exc:`UnicodeDecodeError` from :meth:`setup`:
-    that datagram gets no reply and the server reports it once through
-    ``handle_error()``.
+    ``errors='strict'``) raise :exc:`ClientDecodeError`, a
+    :exc:`UnicodeDecodeError`, from :meth:`setup`: that datagram gets no
+    reply and the server's ``handle_error()`` logs it as a client error, one
+    WARNING line on the ``compatserver`` logger.
 
     .. versionadded:: 0.1
     """
@@ -185,7 +264,7 @@ class TextDatagramRequestHandler(DatagramRequestHandler):
 
     def setup(self):
         super(TextDatagramRequestHandler, self).setup()
-        self.text = self.packet.decode(self.encoding, self.errors)
+        self.text = _decode(self.packet, self.encoding, self.errors)
 
     def write(self, text):
         """Encode *text* into the reply; return the number of characters."""

@@ -37,7 +37,8 @@ import threading
 import traceback
 import types
 
-from ._compat import NewStyle, monotonic, stdlib
+from ._compat import NewStyle, library_logger, monotonic, stdlib
+from ._handlers import client_error_reason, format_address
 from ._wait import POLLNVAL, READ_EVENTS, Poller, WakeupPipe, wait_for
 
 __all__ = ["LoopMixIn"]
@@ -417,14 +418,35 @@ class LoopMixIn(NewStyle):
     def handle_error(self, request, client_address):
         """Handle an error gracefully.  May be overridden.
 
-        The default prints the traceback on ``sys.stderr``, between two lines
-        of 40 dashes, after the line ``Exception occurred during processing
-        of request from <client_address>``, and continues.
+        Called, inside the ``except`` block, when handling a request raised
+        ``Exception``.  The default tells the client's errors from the
+        handler's:
+
+        - A client error is logged as one line, without a traceback, at
+          WARNING level on the ``compatserver`` logger: ``client
+          127.0.0.1:53124: line longer than 65536 bytes``.  Client errors
+          are :exc:`LineTooLong`, :exc:`ClientDecodeError` (undecodable
+          input read by the text handlers), a disconnect
+          (:func:`is_disconnect`: ``disconnected (ECONNRESET)``) and
+          :exc:`socket.timeout` (a client slower than the handler's
+          ``timeout``: ``timed out``).  With no logging configured the line
+          goes to ``sys.stderr``, on Python 2.7 too.
+        - Anything else prints the traceback on ``sys.stderr``, between two
+          lines of 40 dashes, after the line ``Exception occurred during
+          processing of request from <client_address>``.
+
+        Either way the server continues.
 
         .. versionchanged:: 0.1
            The same wording on ``sys.stderr`` on every version; Python 2.7
-           printed it on ``sys.stdout``.
+           printed it on ``sys.stdout``.  Client errors are one log line
+           instead of a traceback each.
         """
+        exc = sys.exc_info()[1]
+        reason = client_error_reason(exc)
+        if reason is not None:
+            self._client_error(client_address, reason, exc)
+            return
         stream = sys.stderr
         stream.write("-" * 40 + "\n")
         stream.write("Exception occurred during processing of request from %s\n"
@@ -432,6 +454,17 @@ class LoopMixIn(NewStyle):
         traceback.print_exc(file=stream)
         stream.write("-" * 40 + "\n")
         stream.flush()
+
+    #: Where client errors are logged (see :meth:`handle_error`).
+    _client_log = library_logger("compatserver")
+
+    def _client_error(self, client_address, reason, exc):
+        """Log a client error: one WARNING line with the address and *reason*.
+
+        May be extended, do not override (the thread pool counts them).
+        """
+        self._client_log.warning("client %s: %s",
+                                 format_address(client_address), reason)
 
     def server_close(self):
         """Clean up the server.  May be overridden.

@@ -26,7 +26,7 @@ DOCUMENTED_DIFFERENCES = {
         "compares __all__ with the names whose __module__ is 'socketserver'; "
         "compatserver's classes live in compatserver and its __all__ adds "
         "TextStreamRequestHandler, TextDatagramRequestHandler, LineTooLong, "
-        "is_disconnect, the ThreadPool* servers, BaseServer "
+        "ClientDecodeError, is_disconnect, the ThreadPool* servers, BaseServer "
         "(2.7) and the Unix/forking combinations"),
     "SocketServerTest.test_InterruptServerSelectCall": (
         "2.7 only: replaces select.select() with a mock that raises EINTR "

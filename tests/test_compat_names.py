@@ -13,7 +13,7 @@ HAS_FORK = hasattr(os, "fork")
 HAS_UNIX = hasattr(socket, "AF_UNIX")
 
 ADDITIONS = ["TextStreamRequestHandler", "TextDatagramRequestHandler",
-             "LineTooLong", "is_disconnect", "LoopMixIn",
+             "LineTooLong", "ClientDecodeError", "is_disconnect", "LoopMixIn",
              "install", "uninstall", "InstallWarning"]
 
 STDLIB_NAMES = [
@@ -170,6 +170,7 @@ DOCUMENTED_CHANGES = [
     ("TextStreamRequestHandler", ["versionadded", "max_line_length"]),
     ("TextDatagramRequestHandler", ["versionadded", "max_packet_size"]),
     ("LineTooLong", ["versionadded"]),
+    ("ClientDecodeError", ["versionadded", "UnicodeDecodeError"]),
 ]
 
 

@@ -173,7 +173,7 @@ class TextEcho(compatserver.TextStreamRequestHandler):
 @pytest.mark.parametrize("kind", ALL_KINDS)
 @pytest.mark.parametrize("bad,error", [
     (b"a" * 1000 + b"\n", compatserver.LineTooLong),
-    (b"\xff\xfe not utf-8\n", UnicodeDecodeError),
+    (b"\xff\xfe not utf-8\n", compatserver.ClientDecodeError),
 ], ids=["over-long-line", "undecodable"])
 def test_text_handler_bad_input_ends_only_that_connection(kind, bad, error, baseline):
     cls = server_class(kind)
@@ -184,7 +184,7 @@ def test_text_handler_bad_input_ends_only_that_connection(kind, bad, error, base
         wait_until(lambda: server.done == 1, what="the bad connection closed")
         assert [type(e) for e in server.errors] == [error]
         if error is compatserver.LineTooLong:
-            assert str(server.errors[0]).startswith("line longer than 64 bytes from ")
+            assert str(server.errors[0]) == "line longer than 64 bytes"
         assert exchange(server.server_address, b"fine\n", half_close=True) == b"echo: fine\n"
 
 
