@@ -302,7 +302,10 @@ class ThreadPoolMixIn(LoopMixIn):
         that have not sent anything yet; ``open``, the connections open
         (parked, queued or served); ``refused``, those closed at once
         because ``max_connections`` were open; ``timed_out``, those closed
-        after ``idle_timeout`` seconds without a byte.
+        after ``idle_timeout`` seconds without a byte; ``client_errors``,
+        the requests that ended on a client's error (a line too long,
+        undecodable text, a disconnect, ``handler_timeout``), each logged as
+        one line (see ``handle_error()``).
 
         How the idle workers wait: ``accepting``, in ``accept()`` on the
         listening socket; ``waiting``, parked until there is work (while no
@@ -338,6 +341,11 @@ class ThreadPoolMixIn(LoopMixIn):
             if self._pool_stream:
                 with self._pool.lock:
                     self._pool.open -= 1
+
+    def _client_error(self, client_address, reason, exc):
+        with self._pool.lock:
+            self._pool.client_errors += 1
+        super(ThreadPoolMixIn, self)._client_error(client_address, reason, exc)
 
     def finish_request(self, request, client_address):
         """Finish one request by instantiating ``RequestHandlerClass``.
@@ -859,6 +867,7 @@ class _PoolState(object):
         self.open = 0
         self.refused = 0
         self.timed_out = 0
+        self.client_errors = 0
 
     def stats(self):
         """The counts of :meth:`ThreadPoolMixIn.pool_stats`; call with the lock held."""
@@ -871,6 +880,7 @@ class _PoolState(object):
             "open": self.open,
             "refused": self.refused,
             "timed_out": self.timed_out,
+            "client_errors": self.client_errors,
             "accepting": self.acceptors,
             "waiting": len(self.idle),
             "loop_accepting": self.loop_accepts,

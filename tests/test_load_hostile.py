@@ -125,6 +125,7 @@ def test_a_client_that_stops_mid_request_frees_its_worker_at_handler_timeout(bas
         finally:
             sock.close()
         assert [type(e) for e in server.errors] == [socket.timeout]
+        assert server.pool_stats()["client_errors"] == 0  # handle_error() was overridden
         # The only worker is free again.
         assert echo(server.server_address) == b"echo: echo hi\n"
 
@@ -163,3 +164,17 @@ def test_a_server_that_speaks_first_parks_nothing(baseline):
             assert reader.readline() == b"echo: echo hi\n"
         finally:
             sock.close()
+
+
+def test_client_errors_are_counted(baseline):
+    cls = server_class("pool", record_errors=False, pool_size=1, handler_timeout=0.2)
+    with serving(cls((HOST, 0), Untimed), poll_interval=0.05) as server:
+        for _ in range(3):
+            sock = connect(server.server_address)
+            try:
+                sock.sendall(b"echo no end of line")
+                assert closed_by_server(sock)
+            finally:
+                sock.close()
+        wait_until(lambda: server.pool_stats()["client_errors"] == 3, what="three counted")
+        assert echo(server.server_address) == b"echo: echo hi\n"

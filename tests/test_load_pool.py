@@ -115,6 +115,7 @@ def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
     with serving(server_class("pool", pool_size=8)((HOST, 0), Command)) as server:
         assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0,
                                        "parked": 0, "open": 0, "refused": 0, "timed_out": 0,
+                                       "client_errors": 0,
                                        # No worker yet: the loop accepts the first request.
                                        "accepting": 0, "waiting": 0, "loop_accepting": True,
                                        "wakeups_pending": 0}
@@ -140,6 +141,7 @@ def test_pool_size_bounds_the_handlers_running_at_once(baseline):
         wait_until(lambda: server.pool_stats()["queued"] == 7, what="seven queued")
         assert server.pool_stats() == {"workers": 3, "idle": 0, "queued": 7, "started": 3,
                                        "parked": 0, "open": 10, "refused": 0, "timed_out": 0,
+                                       "client_errors": 0,
                                        "accepting": 0, "waiting": 0, "loop_accepting": True,
                                        "wakeups_pending": 0}
         server.gate.set()
@@ -168,6 +170,7 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
         assert server.accepted == 4
         assert server.pool_stats() == {"workers": 1, "idle": 0, "queued": 2, "started": 1,
                                        "parked": 0, "open": 4, "refused": 0, "timed_out": 0,
+                                       "client_errors": 0,
                                        "accepting": 0, "waiting": 0, "loop_accepting": True,
                                        "wakeups_pending": 0}
         # shutdown() wakes the loop blocked in process_request(); the request
