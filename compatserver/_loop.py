@@ -586,6 +586,21 @@ class LoopMixIn(NewStyle):
         self._accept_resume_at = monotonic() + delay
         return True
 
+    def _accept(self):
+        """``get_request()`` for the loop: the pair, or None when it failed.
+
+        A failure for want of descriptors starts the back-off; the first
+        accept() that works ends it.
+        """
+        try:
+            accepted = self.get_request()
+        except socket.error as exc:
+            self._accept_failed(exc)
+            return None
+        if self._accept_backoff:
+            self._accept_backoff = 0.0
+        return accepted
+
     def _accept_paused(self, timeout, accepts):
         """The wait and whether to watch the listening socket during a back-off."""
         left = self._accept_resume_at - monotonic()
@@ -601,13 +616,10 @@ class LoopMixIn(NewStyle):
         ``KeyboardInterrupt`` close the request and propagate, as on Python 3
         (bpo-23430; Python 2.7 swallowed them).
         """
-        try:
-            request, client_address = self.get_request()
-        except socket.error as exc:
-            self._accept_failed(exc)
+        accepted = self._accept()
+        if accepted is None:
             return
-        if self._accept_backoff:
-            self._accept_backoff = 0.0
+        request, client_address = accepted
         if self.verify_request(request, client_address):
             try:
                 self.process_request(request, client_address)

@@ -689,13 +689,10 @@ class ThreadPoolMixIn(LoopMixIn):
         As in :class:`BaseServer`, except that an exception raised by
         ``verify_request()`` goes to ``handle_error()`` too.
         """
-        try:
-            request, client_address = self.get_request()
-        except socket.error as exc:
-            self._accept_failed(exc)
+        accepted = self._accept()
+        if accepted is None:
             return
-        if self._accept_backoff:
-            self._accept_backoff = 0.0
+        request, client_address = accepted
         if self._pool.pills:
             # One left by a worker that took a real connection before it.
             with self._pool.lock:

@@ -9,14 +9,13 @@ up to that long to notice a shutdown), stops the server, and requires every
 descriptor and thread to be gone; :func:`check_shutdown_from_handler` has a
 handler stop its own server.
 """
-import contextlib
 import os
 import socket
-import warnings
 
 import compatserver
 from compatserver import stdlib
 
+from conftest_compat import fork_warning_ignored
 from conftest_load import assert_back_to, resources
 from conftest_serve import TIMEOUT, call_with_timeout, start, stop
 
@@ -45,13 +44,6 @@ def idiom(mixin, base):
     return type("X" + base.__name__, (mixin, base), {})
 
 
-@contextlib.contextmanager
-def fork_warning_ignored():
-    """3.12+ warns when a process with threads forks; the forking tests do."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                message=".*fork.*")
-        yield
 
 
 def check_life_cycle(make, call):

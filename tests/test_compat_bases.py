@@ -36,6 +36,15 @@ class Echo(compatserver.StreamRequestHandler):
         self.wfile.write(self.rfile.readline())
 
 
+def assert_echoes(server):
+    sock = socket.create_connection(server.server_address, TIMEOUT)
+    try:
+        sock.sendall(b"hi\n")
+        assert sock.makefile("rb").readline() == b"hi\n"
+    finally:
+        sock.close()
+
+
 def ids(cls):
     return cls.__name__
 
@@ -64,12 +73,7 @@ def test_a_mixin_first_serves_and_stops_at_once(mixin):
     # poll_interval is 30 s: the stdlib's loop would take up to that long to
     # notice the shutdown, and call_with_timeout() fails after TIMEOUT.
     with serving(cls(("127.0.0.1", 0), Echo), poll_interval=30.0) as server:
-        sock = socket.create_connection(server.server_address, TIMEOUT)
-        try:
-            sock.sendall(b"hi\n")
-            assert sock.makefile("rb").readline() == b"hi\n"
-        finally:
-            sock.close()
+        assert_echoes(server)
         # Well under the poll: the stdlib's loop would take up to 30 s.
         assert call_with_timeout(server.shutdown) < 5.0
         server.test_thread.join(TIMEOUT)
@@ -117,12 +121,7 @@ def test_a_subclass_that_calls_the_stdlib_init_by_name_works(mixin):
             stdlib.TCPServer.__init__(self, address, handler)
 
     with serving(Server(("127.0.0.1", 0), Echo), poll_interval=30.0) as server:
-        sock = socket.create_connection(server.server_address, TIMEOUT)
-        try:
-            sock.sendall(b"hi\n")
-            assert sock.makefile("rb").readline() == b"hi\n"
-        finally:
-            sock.close()
+        assert_echoes(server)
         call_with_timeout(server.shutdown)
         server.test_thread.join(TIMEOUT)
         assert not server.test_thread.is_alive()
