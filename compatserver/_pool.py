@@ -446,9 +446,13 @@ class ThreadPoolMixIn(LoopMixIn):
 
     def _loop_started(self, wakeup):
         with self._pool.lock:
-            # Connections parked under an earlier loop are watched again.
-            for fd in self._pool.parked:
-                self._loop_poller.register(fd, READ_EVENTS)
+            # Connections parked under an earlier loop are watched again:
+            # this loop's poller takes them in at its first wake-up (their
+            # idle deadlines stand).
+            if self._pool.parked:
+                self._pool.parking.extend(self._pool.parked.values())
+                self._pool.parked.clear()
+                wakeup.wake()
             self._pool.released = False
             self._pool.wakeup = wakeup
             self._pool.serving = True

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest_load import HOST, Command, assert_back_to, connect, resources, server_class
-from conftest_serve import TIMEOUT, serving, wait_until
+from conftest_serve import TIMEOUT, serving, start, wait_until
 
 
 @pytest.fixture
@@ -178,3 +178,21 @@ def test_client_errors_are_counted(baseline):
                 sock.close()
         wait_until(lambda: server.pool_stats()["client_errors"] == 3, what="three counted")
         assert echo(server.server_address) == b"echo: echo hi\n"
+
+
+def test_connections_parked_when_the_loop_stops_are_served_by_the_next_loop(baseline):
+    cls = server_class("pool", pool_size=2)
+    server = cls((HOST, 0), Command)
+    with serving(server, poll_interval=0.05):
+        sock = connect(server.server_address)
+        try:
+            wait_until(lambda: server.pool_stats()["parked"] == 1, what="parked")
+            server.shutdown()
+            server.test_thread.join(TIMEOUT)
+            # Serving again: the parked connection is watched by the new loop.
+            start(server, poll_interval=0.05)
+            assert server.pool_stats()["parked"] == 1
+            sock.sendall(b"echo again\n")
+            assert sock.makefile("rb").readline() == b"echo: echo again\n"
+        finally:
+            sock.close()
