@@ -109,6 +109,21 @@ def join_threads(live_threads, deadline):
             thread.join(left)
 
 
+def interruption(exc):
+    """The ``KeyboardInterrupt`` or ``SystemExit`` that *exc* stands for.
+
+    *exc* itself, or the one it was raised while handling (its
+    ``__context__``: a signal that interrupted a ``Condition.wait()`` on
+    3.x can surface as ``RuntimeError('release unlocked lock')`` from the
+    lock's ``__exit__``), or else *exc*.
+    """
+    context = getattr(exc, "__context__", None)  # None on Python 2
+    if not isinstance(exc, (KeyboardInterrupt, SystemExit)) and isinstance(
+            context, (KeyboardInterrupt, SystemExit)):
+        return context
+    return exc
+
+
 def process_request_thread(self, request, client_address):
     """Same as in BaseServer but as a thread.
 
@@ -284,6 +299,7 @@ class LoopMixIn(NewStyle):
     _loop_stop = False
     _loop_done = None
     _loop_pending_stop = frozenset()
+    _loop_interrupted = None
 
     @classmethod
     def __init_subclass__(cls, **kwargs):
@@ -629,6 +645,11 @@ class LoopMixIn(NewStyle):
             except:  # noqa: E722 - SystemExit, KeyboardInterrupt: clean up, re-raise
                 self.shutdown_request(request)
                 raise
+            if self._loop_interrupted is not None:
+                # An interruption a mix-in caught after the request was
+                # handed over (see ThreadingMixIn.process_request()).
+                exc, self._loop_interrupted = self._loop_interrupted, None
+                raise exc
         else:
             self.shutdown_request(request)
 

@@ -14,8 +14,8 @@ import time
 
 from ._compat import HAS_FORK, HAS_REUSEPORT, HAS_UNIX, monotonic, stdlib
 from ._loop import (
-    LoopMixIn, PerInstance, deadline_after, join_threads, next_server_close,
-    process_request_thread)
+    LoopMixIn, PerInstance, deadline_after, interruption, join_threads,
+    next_server_close, process_request_thread)
 
 __all__ = [
     "BaseServer", "TCPServer", "UDPServer", "ThreadingMixIn",
@@ -210,15 +210,19 @@ class ThreadingMixIn(LoopMixIn, stdlib.ThreadingMixIn):
                 self._reap_finished()
         try:
             thread.start()
-        except BaseException:
-            # Forgotten only if it never started: a KeyboardInterrupt can
-            # land in start() after the thread is running (Python 2 runs the
-            # signal handler once start()'s wait returns), and then
-            # server_close() must still wait for it.
+        except BaseException as exc:
             if thread.ident is None:
                 with lock:
                     self._threads.discard(thread)
-            raise
+                raise
+            # A Ctrl-C (or a signal handler's SystemExit) landed in start()'s
+            # wait after the thread had started: Python 2 runs the handler
+            # once the wait returns, and on 3.x the interrupted Condition
+            # can even surface as RuntimeError('release unlocked lock') with
+            # the KeyboardInterrupt as its context.  The thread runs and owns
+            # the request (server_close() waits for it); the interruption is
+            # the loop's to raise, once process_request() has returned.
+            self._loop_interrupted = interruption(exc)
 
     def server_close(self):
         """Wait for the handler threads, then close the server.
