@@ -205,3 +205,4 @@ def fd_targets():
         except OSError:
             pass
     return targets
+

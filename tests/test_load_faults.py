@@ -15,18 +15,9 @@ import pytest
 
 import compatserver
 from conftest_load import (
-    ALL_KINDS, CONCURRENT, HELD_REPLY, HOST, Command, assert_back_to, assert_serving,
-    connect, digest_reply, exchange, read_to_eof, reset, resources,
-    send_ignoring_disconnect, server_class)
+    ALL_KINDS, CONCURRENT, HELD_REPLY, HOST, Command, assert_serving, connect,
+    digest_reply, exchange, read_to_eof, reset, send_ignoring_disconnect, server_class)
 from conftest_serve import TIMEOUT, serving, stop, wait_until
-
-
-@pytest.fixture
-def baseline():
-    """(open fds, threads) before the test; checked again after it."""
-    before = resources()
-    yield before
-    assert_back_to(before)
 
 
 def disconnects_only(errors):

@@ -10,17 +10,8 @@ bound what silent or slow clients can hold.  Everything is read through
 import socket
 import time
 
-import pytest
-
-from conftest_load import HOST, Command, assert_back_to, connect, resources, server_class
+from conftest_load import HOST, Command, connect, server_class
 from conftest_serve import TIMEOUT, serving, start, wait_until
-
-
-@pytest.fixture
-def baseline():
-    before = resources()
-    yield before
-    assert_back_to(before)
 
 
 def echo(address, payload=b"echo hi\n"):
@@ -41,14 +32,19 @@ def closed_by_server(sock, timeout=TIMEOUT):
         return True
 
 
+def open_silent(server, count, into):
+    """Open *count* connections that send nothing (into the list *into*), parked."""
+    for _ in range(count):
+        into.append(connect(server.server_address))
+    wait_until(lambda: server.pool_stats()["parked"] == count, what="%d parked" % count)
+
+
 def test_hundreds_of_silent_connections_hold_no_worker(baseline):
     cls = server_class("pool", pool_size=4, request_queue_size=512)
     silent = []
     with serving(cls((HOST, 0), Command), poll_interval=0.1) as server:
         try:
-            for _ in range(300):
-                silent.append(connect(server.server_address))
-            wait_until(lambda: server.pool_stats()["parked"] == 300, what="300 parked")
+            open_silent(server, 300, silent)
             started = time.time()
             assert echo(server.server_address) == b"echo: echo hi\n"
             took = time.time() - started
@@ -73,9 +69,7 @@ def test_connections_beyond_max_connections_are_refused_and_counted(baseline):
     silent = []
     with serving(cls((HOST, 0), Command), poll_interval=0.1) as server:
         try:
-            for _ in range(5):
-                silent.append(connect(server.server_address))
-            wait_until(lambda: server.pool_stats()["parked"] == 5, what="five parked")
+            open_silent(server, 5, silent)
             extra = connect(server.server_address)
             silent.append(extra)
             assert closed_by_server(extra)

@@ -11,8 +11,7 @@ import pytest
 
 import compatserver
 from conftest_load import (
-    HOST, Command, assert_back_to, assert_serving, connect, exchange, read_to_eof,
-    resources, server_class)
+    HOST, Command, assert_serving, connect, exchange, read_to_eof, server_class)
 from conftest_serve import TIMEOUT, call_with_timeout, serving, start, stop, wait_until
 
 HAS_UNIX = hasattr(socket, "AF_UNIX")
@@ -20,13 +19,6 @@ HAS_UNIX = hasattr(socket, "AF_UNIX")
 
 def stat(server, name):
     return server.pool_stats()[name]
-
-
-@pytest.fixture
-def baseline():
-    before = resources()
-    yield before
-    assert_back_to(before)
 
 
 class Gated(compatserver.StreamRequestHandler):
