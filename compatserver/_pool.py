@@ -507,22 +507,22 @@ class ThreadPoolMixIn(LoopMixIn):
 
     def _pool_expire(self, now):
         # In the loop's thread.  Deadlines are in the order connections were
-        # parked; an entry whose connection has left since is skipped.
+        # parked; an entry whose connection has left since is skipped.  With
+        # no idle_timeout nothing expires, and nothing is kept to expire.
         timeout = self.idle_timeout
-        if timeout is None:
-            return
         expired = []
         with self._pool.lock:
             deadlines = self._pool.deadlines
+            if timeout is None:
+                deadlines.clear()
             while deadlines and deadlines[0][0] + timeout <= now:
                 parked_at, fd, request = deadlines.popleft()
                 entry = self._pool.parked.get(fd)
                 if entry is not None and entry[0] is request:
                     del self._pool.parked[fd]
                     self._pool.timed_out += 1
-                    expired.append(fd)
-                    expired.append(request)
-        for fd, request in zip(expired[::2], expired[1::2]):
+                    expired.append((fd, request))
+        for fd, request in expired:
             self._loop_poller.unregister(fd)
             self.shutdown_request(request)
 

@@ -190,3 +190,20 @@ def test_connections_parked_when_the_loop_stops_are_served_by_the_next_loop(base
             assert sock.makefile("rb").readline() == b"echo: echo again\n"
         finally:
             sock.close()
+
+
+def test_without_idle_timeout_a_parked_connection_stays(baseline):
+    cls = server_class("pool", pool_size=2, idle_timeout=None)
+    with serving(cls((HOST, 0), Command), poll_interval=0.05) as server:
+        silent = []
+        try:
+            open_silent(server, 3, silent)
+            time.sleep(0.3)  # several service_actions() turns
+            stats = server.pool_stats()
+            assert (stats["parked"], stats["timed_out"]) == (3, 0)
+            silent[0].sendall(b"echo still here\n")
+            silent[0].settimeout(TIMEOUT)
+            assert silent[0].makefile("rb").readline() == b"echo: echo still here\n"
+        finally:
+            for sock in silent:
+                sock.close()
