@@ -48,12 +48,14 @@ def _tree(trace):
     return calls, threads, children
 
 
-def build(trace, start="__init__", target="handle"):
+def build(trace, start="__init__", target="handle", entry=None, goal=None):
     """Return the :class:`~analysis.model.Flow` of *trace* from *start* to *target*.
 
     *start* and *target* are function names (``"serve_forever"``) or
     qualnames (``"BaseServer.serve_forever"``).  The entry is the first call
-    of that name; the target the first such call after it.
+    of that name; the target the first such call after it.  *entry* and
+    *goal*, call ids, name those calls instead (one server of several, as
+    :mod:`analysis.script` finds them).
     """
     calls, threads, children = _tree(trace)
     parent_of = {}
@@ -64,10 +66,16 @@ def build(trace, start="__init__", target="handle"):
     def matches(call, name):
         return call.function == name or call.qualname == name
 
-    entry = next((c for c in trace.calls if matches(c, start)), None)
+    if entry is not None:
+        entry = calls[entry]
+    else:
+        entry = next((c for c in trace.calls if matches(c, start)), None)
     if entry is None:
         raise FlowError("no call named %r in the %s trace" % (start, trace.scenario))
-    goal = next((c for c in trace.calls if c.id > entry.id and matches(c, target)), None)
+    if goal is not None:
+        goal = calls[goal]
+    else:
+        goal = next((c for c in trace.calls if c.id > entry.id and matches(c, target)), None)
     if goal is None:
         raise FlowError("no call named %r after %s in the %s trace" % (target, entry.qualname, trace.scenario))
 
@@ -90,7 +98,9 @@ def build(trace, start="__init__", target="handle"):
         roots = [entry]
     else:
         siblings = children.get(entry_parent, [])
-        roots = [c for c in siblings if c.id >= entry.id and c.thread == entry.thread]
+        # The sibling that leads to the goal may run in another thread: a
+        # serve_forever() the script started in a thread of its own.
+        roots = [c for c in siblings if c.id >= entry.id and (c.thread == entry.thread or c.id in on_path)]
         cut = next((i for i, c in enumerate(roots) if c.id in on_path), None)
         if cut is None:
             raise FlowError(
