@@ -17,8 +17,9 @@ threads it started, from the entry call to the target call:
 Other threads that were not started from the path (the client) are left out.
 """
 from analysis.model import Flow, Step
+from analysis.source import block_end
 
-__all__ = ["build", "FlowError"]
+__all__ = ["build", "FlowError", "step_callers", "calls_directly"]
 
 
 class FlowError(ValueError):
@@ -167,3 +168,44 @@ def _collapse(calls, on_path):
             keep[call.qualname] = call
     kept = set(c.id for c in keep.values())
     return [c for c in calls if c.id in kept]
+
+
+def step_callers(steps):
+    """For each step, the index (0-based) of the step that called it, or ``None``.
+
+    The caller is the nearest earlier step of the same thread that is less
+    deep.  A hop step (the first of a new thread) was started by the nearest
+    earlier step less deep than it in any thread (the flow records the hop
+    one level below the call that started the thread).  A step at the
+    flow's top level (an entry such as the constructor or
+    ``serve_forever``) has no caller.
+    """
+    callers = []
+    for i, step in enumerate(steps):
+        caller = None
+        for j in range(i - 1, -1, -1):
+            other = steps[j]
+            if other.depth < step.depth and (step.hop or other.thread == step.thread):
+                caller = j
+                break
+        if caller is None and step.hop and i:
+            caller = i - 1
+        callers.append(caller)
+    return callers
+
+
+def calls_directly(caller, step, sources):
+    """Whether *step*'s call line lies inside *caller*'s definition.
+
+    A flow step only records the call line, not its file: a call made from
+    a module that was not recorded (``selectors`` calling ``fileno()``, say)
+    has a line number of another file, so the line must also be inside the
+    caller and mention the function.
+    """
+    lines = sources.get(caller.file)
+    if not step.call_line or not lines or not 0 < caller.line <= len(lines):
+        return False
+    if not caller.line <= step.call_line <= block_end(lines, caller.line):
+        return False
+    # A constructor is called through the class (``self.RequestHandlerClass(...)``).
+    return step.function == "__init__" or step.function in lines[step.call_line - 1]

@@ -28,6 +28,7 @@ added later get a default, so older files still load.
 """
 import io
 import json
+import os
 import platform
 import sys
 
@@ -51,7 +52,42 @@ __all__ = [
     "ATTRIBUTE_KINDS",
     "OVERRIDES",
     "DIFF_STATUSES",
+    "short_name",
+    "write_if_changed",
 ]
+
+def short_name(qualified):
+    """``socketserver.ThreadingMixIn`` -> ``ThreadingMixIn`` (also ``mod:Cls``)."""
+    return qualified.replace(":", ".").rsplit(".", 1)[-1]
+
+
+# os.replace (3.3+) replaces atomically everywhere; os.rename does on POSIX.
+_replace = getattr(os, "replace", os.rename)
+
+
+def write_if_changed(path, text):
+    """Write the text *text* to *path* as UTF-8 unless it already holds exactly that.
+
+    Returns True if it wrote.  A file left alone keeps its timestamp, which
+    is what Sphinx and make look at to decide what to rebuild; a file that
+    is written is replaced at once (through a temporary file), never seen
+    half-written.  Missing folders are created.
+    """
+    try:
+        with io.open(path, "r", encoding="utf-8") as stream:
+            if stream.read() == text:
+                return False
+    except (IOError, OSError, UnicodeDecodeError):
+        pass  # missing or unreadable: write it
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        os.makedirs(folder)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with io.open(tmp, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    _replace(tmp, path)
+    return True
+
 
 #: Thread roles, in the order a flow meets them.
 ROLES = ("main", "server", "worker", "client", "child")
@@ -272,15 +308,7 @@ class _Document(_Record):
         text = self.to_json()
         if not isinstance(text, type(u"")):  # Python 2: json.dumps returns str
             text = text.decode("utf-8")
-        text += u"\n"
-        try:
-            with io.open(path, "r", encoding="utf-8") as stream:
-                if stream.read() == text:
-                    return
-        except (IOError, OSError, UnicodeDecodeError):
-            pass  # missing or unreadable: write it
-        with io.open(path, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        write_if_changed(path, text + u"\n")
 
     @classmethod
     def load(cls, path):

@@ -23,16 +23,18 @@ The views:
     activation bar per call coloured by the thread it runs in.
 :func:`classes_dot`
     The inheritance graph of a whole module from a ``{class: [bases]}``
-    mapping (as :func:`analysis.render_rst.scan_classes` reads it from
+    mapping (as :func:`analysis.source.scan_classes` reads it from
     source), mixins and their combinations set apart.
 
 Python 3 only (the renderers run where Sphinx runs); written for 3.6+.
 """
 
+from analysis.flow import step_callers
+from analysis.model import short_name
+
 __all__ = [
     "ROLE_COLOURS",
     "short_name",
-    "step_callers",
     "quote",
     "inheritance_dot",
     "mro_order_dot",
@@ -61,11 +63,6 @@ ROLE_LINES = {
 _ROLE_ORDER = ("main", "server", "worker", "client", "child")
 _FONT = 'fontname="Helvetica", fontsize=11'
 _HOP_COLOUR = "#c0392b"
-
-
-def short_name(qualified):
-    """``socketserver.ThreadingMixIn`` -> ``ThreadingMixIn`` (also ``mod:Cls``)."""
-    return qualified.replace(":", ".").rsplit(".", 1)[-1]
 
 
 def quote(text):
@@ -236,30 +233,6 @@ def _threads(steps):
             names.add(step.thread)
             seen.append((step.thread, _role(step.role)))
     return seen
-
-
-def step_callers(steps):
-    """For each step, the index (0-based) of the step that called it, or ``None``.
-
-    The caller is the nearest earlier step of the same thread that is less
-    deep.  A hop step (the first of a new thread) was started by the nearest
-    earlier step less deep than it in any thread (the flow records the hop
-    one level below the call that started the thread).  A step at the
-    flow's top level (an entry such as the constructor or
-    ``serve_forever``) has no caller.
-    """
-    callers = []
-    for i, step in enumerate(steps):
-        caller = None
-        for j in range(i - 1, -1, -1):
-            other = steps[j]
-            if other.depth < step.depth and (step.hop or other.thread == step.thread):
-                caller = j
-                break
-        if caller is None and step.hop and i:
-            caller = i - 1
-        callers.append(caller)
-    return callers
 
 
 def _hop_legend(steps):

@@ -6,25 +6,18 @@ reStructuredText, deterministic and sorted.  Reading files, warning about bad
 input and parsing the text into nodes is the Sphinx extension's job
 (:mod:`analysis.sphinxext`).
 
-Source is scanned line by line, not with :mod:`ast`: Python 2.7's
-``SocketServer.py`` has ``print`` statements that Python 3 cannot parse, and
-the walkthrough shows 2.7's source next to 3.13's.
+What to show of a source file (a definition's span, the lines to
+emphasize) comes from :mod:`analysis.source`; who called a step, from
+:mod:`analysis.flow`.  This module imports nothing else of the project
+but :mod:`analysis.model`.
 
 Python 3 only (the renderers run where Sphinx runs); written for 3.6+.
 """
-import re
-
-from analysis.render_dot import short_name, step_callers
+from analysis.flow import calls_directly, step_callers
+from analysis.model import short_name
+from analysis.source import block_end, excerpt_ranges, lexer_for
 
 __all__ = [
-    "lexer_for",
-    "scan_classes",
-    "find_class",
-    "find_def",
-    "block_end",
-    "instance_attributes",
-    "matching_lines",
-    "excerpt_ranges",
     "code_blocks",
     "mro_table",
     "attribute_owner_table",
@@ -36,206 +29,6 @@ __all__ = [
     "class_presence_table",
     "class_guards",
 ]
-
-_CLASS = re.compile(r"^(\s*)class\s+(\w+)\s*(?:\((.*)\))?\s*:")
-_DEF = r"^(\s*)def\s+%s\s*\("
-_IF = re.compile(r"^(\s*)if\s+(.*?):\s*(#.*)?$")
-_HEADER = re.compile(
-    r"^\s*(if|elif|else|for|while|try|except|finally|with|def|class|async)\b.*:\s*(#.*)?$"
-)
-_SELF_ASSIGN = re.compile(r"^\s*self\.(\w+)\s*(?::[^=]*)?=[^=]")
-
-
-def lexer_for(version):
-    """The Pygments lexer for the source of Python *version* (``"2.7.18"``...)."""
-    return "python2" if version.split(".")[0] == "2" else "python3"
-
-
-def _indent(line):
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _is_code(line):
-    stripped = line.strip()
-    return bool(stripped) and not stripped.startswith("#")
-
-
-def _in_string(lines):
-    """For each line, whether it starts inside a triple-quoted string.
-
-    Good enough for stdlib source: counts the triple quotes of each kind,
-    ignoring those inside a string of the other kind on the same line.
-    """
-    inside = []
-    state = None  # None, '"""' or "'''"
-    for line in lines:
-        inside.append(state is not None)
-        i = 0
-        while i < len(line):
-            if state is None and line[i] == "#":
-                break
-            quote = line[i:i + 3]
-            if quote in ('"""', "'''"):
-                if state is None:
-                    state = quote
-                elif state == quote:
-                    state = None
-                i += 3
-                continue
-            i += 1
-    return inside
-
-
-def block_end(lines, start):
-    """Last line (1-based) of the block whose header is line *start* (1-based).
-
-    The block ends before the next code line indented no deeper than the
-    header; trailing blank and comment lines are not part of it.  A header
-    spread over several lines (a long ``def``) is followed to its colon.
-    """
-    indent = _indent(lines[start - 1])
-    last = start
-    i = start
-    # Follow a multi-line header: parentheses still open.
-    depth = lines[start - 1].count("(") - lines[start - 1].count(")")
-    while depth > 0 and i < len(lines):
-        i += 1
-        depth += lines[i - 1].count("(") - lines[i - 1].count(")")
-        last = i
-    strings = _in_string(lines)
-    for j in range(i + 1, len(lines) + 1):
-        line = lines[j - 1]
-        if strings[j - 1]:
-            last = j
-            continue
-        if not _is_code(line):
-            continue
-        if _indent(line) <= indent:
-            break
-        last = j
-    return last
-
-
-def scan_classes(lines):
-    """Every class statement of a module: ``[(name, [bases], guard, line)]``.
-
-    *guard* is the condition of the enclosing ``if`` statements joined with
-    ``and`` (``hasattr(os, "fork")``), or ``""`` for an unconditional class.
-    Only module-level classes and classes under module-level ``if`` blocks
-    count; classes nested in functions or classes do not.
-    """
-    found = []
-    frames = []  # open compound statements: [(indent, keyword, condition)]
-    strings = _in_string(lines)
-    for number, line in enumerate(lines, 1):
-        if strings[number - 1] or not _is_code(line):
-            continue
-        indent = _indent(line)
-        while frames and indent <= frames[-1][0]:
-            frames.pop()
-        only_ifs = all(keyword == "if" for _, keyword, _ in frames)
-        match = _CLASS.match(line)
-        if match and only_ifs:
-            bases = [b.strip() for b in (match.group(3) or "").split(",") if b.strip()]
-            guard = " and ".join(c for _, _, c in frames)
-            found.append((match.group(2), bases, guard, number))
-        keyword = _HEADER.match(line)
-        if keyword:
-            condition = ""
-            match = _IF.match(line)
-            if match and keyword.group(1) == "if":
-                condition = match.group(2).strip()
-            frames.append((indent, keyword.group(1), condition))
-    return found
-
-
-def find_class(lines, name):
-    """Line (1-based) of the first ``class name`` statement, or ``None``."""
-    strings = _in_string(lines)
-    for number, line in enumerate(lines, 1):
-        match = _CLASS.match(line)
-        if match and match.group(2) == name and not strings[number - 1]:
-            return number
-    return None
-
-
-def find_def(lines, owner, function):
-    """``(first, last)`` lines of ``owner.function``'s definition, or ``None``.
-
-    *owner* is a class name (qualified or not) or ``None``/``""`` for a
-    module-level function.  Decorators above the ``def`` are included.
-    """
-    if owner:
-        start = find_class(lines, short_name(owner))
-        if start is None:
-            return None
-        end = block_end(lines, start)
-        body = [n for n in range(start + 1, end + 1) if _is_code(lines[n - 1])]
-        if not body:
-            return None
-        indent = _indent(lines[body[0] - 1])
-        span = range(start + 1, end + 1)
-    else:
-        indent, span = 0, range(1, len(lines) + 1)
-    pattern = re.compile(_DEF % re.escape(function))
-    for number in span:
-        match = pattern.match(lines[number - 1])
-        if match and len(match.group(1)) == indent:
-            first = number
-            while first > 1 and lines[first - 2].strip().startswith("@"):
-                first -= 1
-            return first, block_end(lines, number)
-    return None
-
-
-def instance_attributes(lines, owner, function="__init__"):
-    """Names ``owner.function`` assigns on ``self`` (``self.x = ...``), in order."""
-    span = find_def(lines, owner, function)
-    if span is None:
-        return []
-    names = []
-    for number in range(span[0], span[1] + 1):
-        match = _SELF_ASSIGN.match(lines[number - 1])
-        if match and match.group(1) not in names:
-            names.append(match.group(1))
-    return names
-
-
-def matching_lines(lines, first, last, needles):
-    """Lines *first*..*last* of code (not docstring, not comment) containing a needle."""
-    strings = _in_string(lines)
-    found = []
-    for number in range(first, last + 1):
-        line = lines[number - 1]
-        if strings[number - 1] or line.lstrip().startswith(("#", '"""', "'''")):
-            continue
-        if any(needle in line for needle in needles):
-            found.append(number)
-    return found
-
-
-def excerpt_ranges(first, last, emphasize, max_lines=36, context=3):
-    """The line ranges to show of a definition spanning *first*..*last*.
-
-    A short definition is shown whole.  A long one shows its head (the
-    ``def`` line and a few after it) and a window of *context* lines around
-    each emphasized line, merging windows that touch.  Returns sorted,
-    non-overlapping ``[(a, b)]`` within *first*..*last*.
-    """
-    if last - first + 1 <= max_lines:
-        return [(first, last)]
-    wanted = [(first, min(last, first + context))]
-    for line in sorted(set(emphasize)):
-        if first <= line <= last:
-            wanted.append((max(first, line - context), min(last, line + context)))
-    wanted.sort()
-    merged = [list(wanted[0])]
-    for a, b in wanted[1:]:
-        if a <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [tuple(r) for r in merged]
 
 
 def _indent_block(text, prefix="   "):
@@ -344,23 +137,6 @@ def _basename(path):
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _calls_directly(caller, step, sources):
-    """Whether *step*'s call line lies inside *caller*'s definition.
-
-    A flow step only records the call line, not its file: a call made from
-    a module that was not recorded (``selectors`` calling ``fileno()``, say)
-    has a line number of another file, so the line must also be inside the
-    caller and mention the function.
-    """
-    lines = sources.get(caller.file)
-    if not step.call_line or not lines or not 0 < caller.line <= len(lines):
-        return False
-    if not caller.line <= step.call_line <= block_end(lines, caller.line):
-        return False
-    # A constructor is called through the class (``self.RequestHandlerClass(...)``).
-    return step.function == "__init__" or step.function in lines[step.call_line - 1]
-
-
 def flow_steps(flow, sources, version, explanations=None, shadows=None, max_lines=36):
     """One block of reST per step of *flow*, each with its real source excerpt.
 
@@ -379,7 +155,7 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
     callers = step_callers(steps)
     calls_made = {}
     for i, caller in enumerate(callers):
-        if caller is not None and not steps[i].hop and _calls_directly(
+        if caller is not None and not steps[i].hop and calls_directly(
                 steps[caller], steps[i], sources):
             calls_made.setdefault(caller, []).append(steps[i].call_line)
     out = []
@@ -401,7 +177,7 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
                     _literal(step.thread), step.role)
                 verb = "started by"
             facts.append(fact + (", %s step %d" % (verb, starter) if starter else ""))
-        elif callers[i] is not None and _calls_directly(steps[callers[i]], step, sources):
+        elif callers[i] is not None and calls_directly(steps[callers[i]], step, sources):
             facts.append("step %d calls it at line %d, in the %s thread (%s)" % (
                 steps[callers[i]].index, step.call_line, step.role, _literal(step.thread)))
         elif callers[i] is not None:

@@ -2,6 +2,11 @@
 
 - ``compatserver`` never imports ``analysis``;
 - ``analysis.model`` imports nothing of the project;
+- ``analysis.source`` (the source scanner) imports nothing of the project;
+- ``analysis.flow`` imports only the model and the scanner;
+- the renderers (``analysis.render_*``) know only the model and those two
+  pure modules: no trace, no store, no file reading, no Sphinx;
+- the page generator (``analysis.pages``) works without Sphinx;
 - only ``analysis.sphinxext`` imports ``sphinx``;
 - in each package only ``_compat.py`` compares ``sys.version_info`` or imports ``six``.
 
@@ -79,6 +84,38 @@ def test_import_arrows(dotted, path):
         assert not tops & {"analysis", "compatserver"}, "model imports nothing of the project"
     if dotted != "analysis.sphinxext":
         assert "sphinx" not in tops, "only analysis.sphinxext imports sphinx"
+    project = _project(imported_modules(dotted, path))
+    if dotted in ALLOWED:
+        assert project <= ALLOWED[dotted], "%s may import only %s of the project, not %s" % (
+            dotted, sorted(ALLOWED[dotted]) or "nothing", sorted(project - ALLOWED[dotted]))
+
+
+#: The project modules each pure module may import (submodule names resolved).
+PURE = {"analysis.model", "analysis.source", "analysis.flow"}
+ALLOWED = {
+    "analysis.model": set(),
+    "analysis.source": set(),
+    "analysis.flow": {"analysis.model", "analysis.source"},
+    "analysis.render_dot": PURE,
+    "analysis.render_rst": PURE,
+    "analysis.pages": {"analysis.model", "analysis.source", "analysis.diff"},
+}
+
+
+def _project(names):
+    """The project modules among *names* (``from analysis import model`` -> analysis.model)."""
+    found = set()
+    for name in names:
+        parts = name.split(".")
+        if parts[0] in PACKAGES and len(parts) >= 2:
+            found.add(".".join(parts[:2]))
+    return found
+
+
+def test_every_pure_module_is_checked():
+    found = {d for d, _ in MODULES}
+    assert set(ALLOWED) <= found
+    assert {d for d in found if d.startswith("analysis.render_")} <= set(ALLOWED)
 
 
 def _reads_version(node):

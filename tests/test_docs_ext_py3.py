@@ -13,7 +13,8 @@ import shutil
 import pytest
 
 from analysis import diff as flow_diff
-from analysis import model, render_dot, render_rst
+from analysis import flow as flows
+from analysis import model, pages, render_dot, render_rst, source
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "roots", "test-docs-ext")
@@ -245,7 +246,7 @@ def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
 
 
 def test_classes_dot_marks_mixins_guards_and_base_order(fake_lines):
-    classes = [(n, b, g) for n, b, g, _ in render_rst.scan_classes(fake_lines)]
+    classes = [(n, b, g) for n, b, g, _ in source.scan_classes(fake_lines)]
     dot = render_dot.classes_dot(classes)
     assert ('  "ForkingMixIn" [shape=note, fillcolor="#fff6d5", style="rounded,filled,dashed", '
             'tooltip="ForkingMixIn() if hasattr(os, \\"fork\\")"];\n') in dot
@@ -267,7 +268,7 @@ def test_renderers_are_deterministic():
 def test_step_callers_follow_depth_and_the_hop():
     # 1 and 3 are entries; 2 is called by 1; 4 by 3; 5 and 6 by 4; the hop (7) was
     # started by 6 (process_request); 8 by 7; 9 by 8.
-    assert render_dot.step_callers(flow().steps) == [None, 0, None, 2, 3, 3, 5, 6, 7]
+    assert flows.step_callers(flow().steps) == [None, 0, None, 2, 3, 3, 5, 6, 7]
 
 
 def test_quote_escapes_dot_strings():
@@ -284,7 +285,7 @@ def fake_lines():
 
 
 def test_scan_classes_reads_guards_and_skips_docstrings(fake_lines):
-    assert render_rst.scan_classes(fake_lines) == [
+    assert source.scan_classes(fake_lines) == [
         ("BaseServer", [], "", 10),
         ("TCPServer", ["BaseServer"], "", 37),
         ("ForkingMixIn", [], 'hasattr(os, "fork")', 47),
@@ -296,27 +297,27 @@ def test_scan_classes_reads_guards_and_skips_docstrings(fake_lines):
 
 
 def test_find_def_and_block_end(fake_lines):
-    assert render_rst.find_def(fake_lines, "socketserver.TCPServer", "__init__") == (38, 40)
-    assert render_rst.find_def(fake_lines, "BaseServer", "__init__") == (13, 16)
-    assert render_rst.find_def(fake_lines, "ForkingMixIn", "process_request") == (48, 49)
-    assert render_rst.find_def(fake_lines, "BaseRequestHandler", "__init__") == (70, 76)
-    assert render_rst.find_def(fake_lines, "ThreadingMixIn", "nope") is None
-    assert render_rst.find_def(fake_lines, "NoClass", "__init__") is None
-    assert render_rst.instance_attributes(fake_lines, "BaseServer") == [
+    assert source.find_def(fake_lines, "socketserver.TCPServer", "__init__") == (38, 40)
+    assert source.find_def(fake_lines, "BaseServer", "__init__") == (13, 16)
+    assert source.find_def(fake_lines, "ForkingMixIn", "process_request") == (48, 49)
+    assert source.find_def(fake_lines, "BaseRequestHandler", "__init__") == (70, 76)
+    assert source.find_def(fake_lines, "ThreadingMixIn", "nope") is None
+    assert source.find_def(fake_lines, "NoClass", "__init__") is None
+    assert source.instance_attributes(fake_lines, "BaseServer") == [
         "server_address", "RequestHandlerClass"]
-    assert render_rst.instance_attributes(fake_lines, "TCPServer") == ["socket"]
+    assert source.instance_attributes(fake_lines, "TCPServer") == ["socket"]
 
 
 def test_matching_lines_skip_docstrings_and_comments(fake_lines):
     # BaseServer.__init__: line 14 is its docstring, which mentions nothing; "self." matches
     # the two assignments only.
-    assert render_rst.matching_lines(fake_lines, 13, 16, ["self.", "Constructor"]) == [15, 16]
-    assert render_rst.matching_lines(fake_lines, 1, 9, ["ThreadingMixIn"]) == []
+    assert source.matching_lines(fake_lines, 13, 16, ["self.", "Constructor"]) == [15, 16]
+    assert source.matching_lines(fake_lines, 1, 9, ["ThreadingMixIn"]) == []
 
 
 def test_excerpt_ranges_cut_long_definitions_around_emphasized_lines():
-    assert render_rst.excerpt_ranges(10, 20, [15]) == [(10, 20)]
-    assert render_rst.excerpt_ranges(10, 100, [50, 53, 90], max_lines=30, context=3) == [
+    assert source.excerpt_ranges(10, 20, [15]) == [(10, 20)]
+    assert source.excerpt_ranges(10, 100, [50, 53, 90], max_lines=30, context=3) == [
         (10, 13), (47, 56), (87, 93)]
 
 
@@ -423,7 +424,7 @@ def test_owner_diff_and_class_presence(fake_lines):
     same = [("3.12.1", server_mro()), ("3.13.0", server_mro("3.13.0"))]
     assert render_rst.owner_diff_table(same, only_changes=True) == (
         "Every attribute has the same owner on Python 3.12.1, Python 3.13.0.\n")
-    scanned = render_rst.scan_classes(fake_lines)
+    scanned = source.scan_classes(fake_lines)
     presence = [("2.7.18", scanned[:2]), ("3.12.1", scanned)]
     table = render_rst.class_presence_table(presence, layout="columns")
     assert "   * - ``ForkingMixIn``\n     - \u2014\n     - if ``hasattr(os, \"fork\")``\n" \
@@ -480,8 +481,8 @@ def test_flow_steps_do_not_claim_calls_from_unrecorded_code(fake_lines):
 
 
 def test_lexer_for():
-    assert render_rst.lexer_for("2.7.18") == "python2"
-    assert render_rst.lexer_for("3.13.0") == "python3"
+    assert source.lexer_for("2.7.18") == "python2"
+    assert source.lexer_for("3.13.0") == "python3"
 
 
 # -- the Sphinx extension ------------------------------------------------------------------
@@ -640,8 +641,8 @@ def test_bad_input_becomes_warnings_naming_directive_document_and_file(built):
 
 
 def test_generate_walkthrough_writes_pages_once(tmp_path):
-    _sphinx()
-    from analysis import sphinxext
+    # The generator needs Jinja2, not Sphinx: a command line runs it too.
+    pytest.importorskip("jinja2")
     srcdir = tmp_path / "root"
     shutil.copytree(ROOT, str(srcdir))
     _write_traces(str(srcdir))
@@ -650,12 +651,12 @@ def test_generate_walkthrough_writes_pages_once(tmp_path):
     template = os.path.join(outdir, "_version.rst.jinja")
     with io.open(template, "w", encoding="utf-8") as f:
         f.write(u"{{ version }} {{ module }} {{ owners.handle_error }} {{ versions|join(',') }}\n")
-    store = sphinxext.TraceStore(os.path.join(str(srcdir), "_traces"))
-    pages = sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
-    assert pages == ["2.7", "3.12"]
+    store = pages.TraceStore(os.path.join(str(srcdir), "_traces"))
+    written = pages.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
+    assert written == ["2.7", "3.12"]
     with io.open(os.path.join(outdir, "2.7.rst"), encoding="utf-8") as f:
         assert f.read() == (
-            ".. This page is generated by analysis.sphinxext from "
+            ".. This page is generated by analysis.pages from "
             "``walkthrough/_version.rst.jinja``; edit that, not this.\n\n"
             "2.7.18 socketserver TCPServer 2.7,3.12\n")
     with io.open(os.path.join(outdir, "_versions.rst.inc"), encoding="utf-8") as f:
@@ -664,11 +665,11 @@ def test_generate_walkthrough_writes_pages_once(tmp_path):
     # A second run with nothing changed rewrites nothing (Sphinx would re-read it).
     stamp = os.stat(os.path.join(outdir, "3.12.rst")).st_mtime_ns
     os.utime(os.path.join(outdir, "3.12.rst"), ns=(stamp - 10**9, stamp - 10**9))
-    sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
+    pages.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
     assert os.stat(os.path.join(outdir, "3.12.rst")).st_mtime_ns == stamp - 10**9
     # An interpreter no longer recorded loses its generated page.
     os.remove(os.path.join(str(srcdir), "_traces", "threading-tcp", "2.7.18.mro.json"))
-    sphinxext.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
+    pages.generate_walkthrough(str(srcdir), store, "threading-tcp", template, outdir)
     assert sorted(os.listdir(outdir)) == ["3.12.rst", "_version.rst.jinja", "_versions.rst.inc"]
 
 

@@ -19,7 +19,6 @@ intersphinx would do, without fetching an inventory the build machine cannot
 reach.
 """
 import builtins
-import hashlib
 import io
 import json
 import math
@@ -35,6 +34,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
 import svgplot
+from analysis.model import write_if_changed  # keeps mtimes, so no rebuild loop
 
 logger = logging.getLogger(__name__)
 
@@ -388,18 +388,6 @@ def _finite(value):
 def _meets(value, target):
     op, bound = target
     return {"<=": value <= bound, "<": value < bound, ">=": value >= bound, ">": value > bound}[op]
-
-
-def write_if_changed(path, text):
-    """Write ``text`` unless the file already holds it (keeps mtimes, so no rebuild loop)."""
-    data = text.encode("utf-8")
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            if hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest():
-                return
-    with open(path + ".tmp", "wb") as f:
-        f.write(data)
-    os.replace(path + ".tmp", path)
 
 
 # -- offline links to the standard library -----------------------------------
