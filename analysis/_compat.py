@@ -81,6 +81,19 @@ else:
         return str(value)
 
 
+if PY2:  # Python 2
+    import __builtin__ as builtins  # noqa: F401
+
+    #: The stdlib modules that define servers on socketserver, recorded when
+    #: a user's script runs (:mod:`analysis.script`).
+    SERVER_MODULES = ("SocketServer", "BaseHTTPServer", "SimpleHTTPServer", "CGIHTTPServer",
+                      "SimpleXMLRPCServer", "DocXMLRPCServer", "wsgiref.simple_server")
+else:
+    import builtins  # noqa: F401
+
+    SERVER_MODULES = ("socketserver", "http.server", "xmlrpc.server", "wsgiref.simple_server")
+
+
 #: Module names a user may write the Python 3 way; tried in this order on 2.7.
 MODULE_ALIASES = {
     "socketserver": ("socketserver", "SocketServer"),

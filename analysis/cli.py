@@ -10,11 +10,25 @@
     python -m analysis diff A.json B.json [...] [--json]
     python -m analysis record SCENARIO --out DIR    (what `versions` runs in each interpreter)
 
+    python -m analysis trace SCRIPT.py [ARGS...] [--json FILE] [--tracer HOOK]
+    python -m analysis flow SCRIPT.py [ARGS...] [--server CLASS] [--to NAME] [--json]
+    python -m analysis record SCRIPT.py [ARGS...] --out DIR [--server CLASS]
+    python -m analysis versions SCRIPT.py [ARGS...] --out DIR [--server CLASS]
+
+Where a SCENARIO goes, a script (a path ending in ``.py``, or any file)
+runs as ``__main__`` with ``ARGS`` as its ``sys.argv[1:]``, traced (see
+:mod:`analysis.script`); the command's own options may come before or
+after it, and every other argument after it is the script's (after
+``--``, all of them are).  The script's own output goes to stderr, so that
+stdout holds only the analysis.
+
 Terminal output is for people: a tree with thread lanes, owners and
 file:line.  ``--json`` is for programs.  An error is one line on stderr,
-``analysis: error: ...``, and exit status 1 (2 for a usage error).
+``analysis: error: ...``, and exit status 1 (2 for a usage error); a script
+that raises has its own traceback printed first.
 """
 import argparse
+import os
 import sys
 
 from analysis import _compat
@@ -156,9 +170,54 @@ def format_trace(trace):
     return "\n".join(lines) + "\n"
 
 
+def is_script(name):
+    """True when *name* names a script to run rather than a scenario."""
+    return name.endswith(".py") or os.sep in name or os.path.isfile(name)
+
+
+class _ScriptOutput(object):
+    """The script's ``sys.stdout`` is stderr while it runs: stdout is the analysis's."""
+
+    def __enter__(self):
+        self._saved = sys.stdout
+        sys.stdout = sys.stderr
+        return self
+
+    def __exit__(self, *exc_info):
+        sys.stdout = self._saved
+        return False
+
+
+def _run_script(args):
+    from analysis import script
+
+    if args.handler:
+        raise CommandError("--handler is for scenarios: a script constructs its servers with their handlers")
+    with _ScriptOutput():
+        try:
+            return script.run(args.scenario, args.script_args, tracer=args.tracer)
+        except script.ScriptFailed as exc:
+            if exc.details:
+                sys.stderr.write(exc.details)
+            raise CommandError(str(exc))
+        except script.ScriptError as exc:
+            raise CommandError(str(exc))
+
+
+def _script_flow(run, args, target):
+    from analysis import script
+
+    try:
+        return run.flow(args.server, target=target or "handle")
+    except script.ScriptError as exc:
+        raise CommandError(str(exc))
+
+
 def _run_scenario(args):
     from analysis import scenarios
 
+    if is_script(args.scenario):
+        return _run_script(args).trace
     try:
         return scenarios.run(args.scenario, tracer=args.tracer, server=args.server, handler=args.handler)
     except scenarios.ScenarioError as exc:
@@ -200,12 +259,17 @@ def format_flow(flow):
 def cmd_flow(args):
     from analysis import flow, scenarios
 
-    trace = _run_scenario(args)
-    target = args.to or scenarios.get(args.scenario).target
-    try:
-        result = flow.build(trace, start=args.start, target=target)
-    except flow.FlowError as exc:
-        raise CommandError(str(exc))
+    if is_script(args.scenario):
+        if args.start != "__init__":
+            raise CommandError("--from is for scenarios: a script's flow starts at its server's construction")
+        result = _script_flow(_run_script(args), args, args.to)
+    else:
+        trace = _run_scenario(args)
+        target = args.to or scenarios.get(args.scenario).target
+        try:
+            result = flow.build(trace, start=args.start, target=target)
+        except flow.FlowError as exc:
+            raise CommandError(str(exc))
     if args.json:
         _dump_json(result)
     else:
@@ -219,7 +283,6 @@ def cmd_flow(args):
 def cmd_versions(args):
     from analysis import scenarios, versions
 
-    scenarios.get(args.scenario)  # an unknown name fails here, before any run
     pythons = []
     for item in args.pythons or []:
         pythons.extend(p for p in item.split(",") if p)
@@ -228,14 +291,23 @@ def cmd_versions(args):
         extra += ["--server", args.server]
     if args.handler:
         extra += ["--handler", args.handler]
+    name = scenario = args.scenario
+    if is_script(scenario):
+        if not os.path.isfile(scenario):
+            raise CommandError("cannot read %s: No such file or directory" % scenario)
+        scenario = os.path.abspath(scenario)  # the runs' working directory is the checkout
+        name = os.path.splitext(os.path.basename(scenario))[0]
+        extra += ["--"] + list(args.script_args)
+    else:
+        scenarios.get(scenario)  # an unknown name fails here, before any run
     try:
-        results = versions.run_all(args.scenario, args.out, pythons=pythons or None, extra_args=extra)
+        results = versions.run_all(scenario, args.out, pythons=pythons or None, extra_args=extra)
     except versions.VersionsError as exc:
         raise CommandError(str(exc))
     failed = [r for r in results if not r[1]]
     for interp, ok, version, message in results:
         if ok:
-            paths = versions.output_paths(args.out, args.scenario, version)
+            paths = versions.output_paths(args.out, name, version)
             _write(u"%-6s %-8s %s\n" % (interp.label, version, paths["flow"]))
     for interp, ok, version, message in failed:
         sys.stderr.write("analysis: error: %s: %s\n" % (interp.display, message))
@@ -243,8 +315,18 @@ def cmd_versions(args):
 
 
 def cmd_record(args):
-    from analysis import flow, scenarios
+    from analysis import flow, scenarios, script
 
+    if is_script(args.scenario):
+        run = _run_script(args)
+        result = _script_flow(run, args, None)
+        version = _compat.version_string()
+        try:
+            script.write(run, result, args.out, args.server)
+        except (IOError, OSError) as exc:
+            raise CommandError("cannot write under %s: %s" % (args.out, exc.strerror or exc))
+        _write(version + u"\n")
+        return 0
     try:
         version = scenarios.record(
             args.scenario, args.out, tracer=args.tracer, server=args.server, handler=args.handler
@@ -320,21 +402,36 @@ def cmd_scenarios(args):
 # -- parser --------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error here (exit status 2)."""
+
+    def error(self, message):
+        sys.stderr.write("analysis: error: %s (see %s --help)\n" % (message, self.prog))
+        sys.exit(2)
+
+
+_SCENARIO_HELP = "a scenario name (see `scenarios`) or a script to run: SCRIPT.py [ARGS...]"
+
+
 def _add_user_classes(parser):
-    parser.add_argument("--server", metavar="MODULE:CLASS", help="run this server class instead")
-    parser.add_argument("--handler", metavar="MODULE:CLASS", help="run this handler class instead")
     parser.add_argument(
-        "--tracer",
-        choices=("sys.monitoring", "sys.settrace", "sys.setprofile"),
-        help="the hook to record with (default: sys.monitoring on 3.12+, else sys.settrace)",
+        "--server", metavar="CLASS",
+        help="scenario: MODULE:CLASS, run this server class instead; "
+        "script: which of the servers it constructs (by class name)")
+    parser.add_argument("--handler", metavar="MODULE:CLASS", help="scenario: run this handler class instead")
+    parser.add_argument(
+        "--tracer", metavar="HOOK",
+        help="the hook to record with (default: the best this interpreter has; "
+        "an unavailable one is named with those that are)",
     )
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="MRO and call flow of socketserver, recorded from real runs."
+    parser = _Parser(
+        prog=PROG, description="MRO and call flow of socketserver, recorded from real runs "
+        "of a scenario or of your own script."
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("scenarios", help="list the scenario names")
     p.set_defaults(func=cmd_scenarios)
@@ -344,28 +441,29 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print the MRO document as JSON")
     p.set_defaults(func=cmd_mro)
 
-    p = sub.add_parser("trace", help="run a scenario and show every recorded call")
-    p.add_argument("scenario", metavar="SCENARIO")
+    p = sub.add_parser("trace", help="run a scenario or a script and show every recorded call")
+    p.add_argument("scenario", metavar="SCENARIO|SCRIPT.py", help=_SCENARIO_HELP)
     p.add_argument("--json", metavar="FILE", help="write the trace as JSON to FILE (- for stdout)")
     _add_user_classes(p)
     p.set_defaults(func=cmd_trace)
 
-    p = sub.add_parser("flow", help="run a scenario and show the path from an entry to a target")
-    p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--from", dest="start", default="__init__", metavar="NAME", help="entry (default __init__)")
+    p = sub.add_parser("flow", help="run a scenario or a script and show the path from an entry to a target")
+    p.add_argument("scenario", metavar="SCENARIO|SCRIPT.py", help=_SCENARIO_HELP)
+    p.add_argument("--from", dest="start", default="__init__", metavar="NAME",
+                   help="scenario: entry (default __init__; a script's flow starts at its server's construction)")
     p.add_argument("--to", default=None, metavar="NAME", help="target (default handle, do_GET for http)")
     p.add_argument("--json", action="store_true", help="print the flow as JSON")
     _add_user_classes(p)
     p.set_defaults(func=cmd_flow)
 
-    p = sub.add_parser("versions", help="record a scenario under every interpreter, in parallel")
-    p.add_argument("scenario", metavar="SCENARIO")
+    p = sub.add_parser("versions", help="record a scenario or a script under every interpreter, in parallel")
+    p.add_argument("scenario", metavar="SCENARIO|SCRIPT.py", help=_SCENARIO_HELP)
     p.add_argument(
         "--pythons", nargs="+", metavar="PYTHON", help="versions (2.7 3.13 or 2.7,3.13) or interpreter paths"
     )
     p.add_argument("--out", default="analysis-out", metavar="DIR", help="output directory (default analysis-out)")
-    p.add_argument("--server", metavar="MODULE:CLASS", help="run this server class instead")
-    p.add_argument("--handler", metavar="MODULE:CLASS", help="run this handler class instead")
+    p.add_argument("--server", metavar="CLASS", help="as for flow")
+    p.add_argument("--handler", metavar="MODULE:CLASS", help="scenario: run this handler class instead")
     p.set_defaults(func=cmd_versions)
 
     p = sub.add_parser("diff", help="compare flows (or traces) of several interpreters")
@@ -373,24 +471,104 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print the diff as JSON")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("record", help="run a scenario, write its trace, flow and MRO files under --out")
-    p.add_argument("scenario", metavar="SCENARIO")
+    p = sub.add_parser("record", help="run a scenario or a script, write its trace, flow and MRO files under --out")
+    p.add_argument("scenario", metavar="SCENARIO|SCRIPT.py", help=_SCENARIO_HELP)
     p.add_argument("--out", required=True, metavar="DIR")
     _add_user_classes(p)
     p.set_defaults(func=cmd_record)
     return parser
 
 
+def _commands(parser):
+    """``[(name, help)]`` of every command, in the order they were added."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = dict((a.dest, a.help) for a in action._choices_actions)
+            return [(name, helps.get(name, "")) for name in action.choices]
+    return []
+
+
+def _subparser(parser, name):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(name)
+    return None
+
+
+def split_script_args(parser, argv):
+    """``(analysis argv, script argv)``.
+
+    After a script (see :func:`is_script`), the command's own options (and
+    their values) stay the command's; every other argument, and every one
+    after ``--``, is the script's.  A scenario's arguments are left to
+    argparse as they are.
+    """
+    if not argv or argv[0].startswith("-"):
+        return argv, []
+    sub = _subparser(parser, argv[0])
+    if sub is None or "scenario" not in [a.dest for a in sub._actions]:
+        return argv, []
+    takes_value = {}
+    for action in sub._actions:
+        for option in action.option_strings:
+            takes_value[option] = action.nargs != 0
+    ours, theirs = [argv[0]], []
+    script = False
+    i = 1
+    while i < len(argv):
+        token = argv[i]
+        option = token.split("=", 1)[0]
+        if token == "--" and script:
+            theirs.extend(argv[i + 1:])
+            break
+        if option in takes_value:
+            ours.append(token)
+            if takes_value[option] and "=" not in token and i + 1 < len(argv):
+                i += 1
+                ours.append(argv[i])
+        elif script:
+            theirs.append(token)
+        elif not token.startswith("-"):
+            ours.append(token)
+            if not is_script(token):
+                ours.extend(argv[i + 1:])  # a scenario: argparse has the rest
+                break
+            script = True
+        else:
+            ours.append(token)
+        i += 1
+    return ours, theirs
+
+
 def main(argv=None):
+    from analysis.trace import TracerError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:  # Python 2/3.6: subcommands are optional
-        parser.error("a command is required (one of scenarios, mro, trace, flow, versions, diff)")
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:
+        # Python 2/3.6 treat subcommands as optional; everywhere, say what they are.
+        lines = ["usage: %s COMMAND ..." % PROG, "", "commands:"]
+        commands = _commands(parser)
+        width = max(len(name) for name, _ in commands)
+        lines.extend("  %-*s  %s" % (width, name, text) for name, text in commands)
+        lines.append("")
+        lines.append("%s COMMAND --help describes each one." % PROG)
+        sys.stderr.write("\n".join(lines) + "\n")
+        return 2
+    ours, theirs = split_script_args(parser, list(argv))
+    args = parser.parse_args(ours)
+    args.script_args = theirs
+    if getattr(args, "func", None) is None:  # Python 2/3.6: only options, no command
+        parser.error("a command is required (one of %s)" % ", ".join(name for name, _ in _commands(parser)))
     if getattr(args, "files", None) is not None and len(args.files) < 2:
         parser.error("diff needs two or more files")
     try:
         return args.func(args)
     except CommandError as exc:
+        sys.stderr.write("analysis: error: %s\n" % (exc,))
+        return 1
+    except TracerError as exc:
         sys.stderr.write("analysis: error: %s\n" % (exc,))
         return 1
     except Exception as exc:  # the scenario module's own errors

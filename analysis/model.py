@@ -313,8 +313,7 @@ class _Document(_Record):
     @classmethod
     def load(cls, path):
         """Read a document of this class from *path*."""
-        with io.open(path, "r", encoding="utf-8") as stream:
-            text = stream.read()
+        text = _read_text(path)
         try:
             return cls.from_json(text)
         except SchemaError as exc:
@@ -610,10 +609,20 @@ class FlowDiff(_Document):
 _DOCUMENTS = dict((cls.SCHEMA, cls) for cls in (Trace, MRO, MROSet, Flow, FlowDiff))
 
 
+def _read_text(path):
+    """The text of *path*; :class:`SchemaError` when it is not UTF-8 (``IOError`` / ``OSError`` pass)."""
+    with io.open(path, "rb") as stream:
+        data = stream.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError("%s: not a JSON document (not UTF-8: byte 0x%02x at offset %d)"
+                          % (path, bytearray(data[exc.start:exc.start + 1])[0], exc.start))
+
+
 def load(path):
     """Read any document of this model from *path*, choosing the class by its ``schema``."""
-    with io.open(path, "r", encoding="utf-8") as stream:
-        text = stream.read()
+    text = _read_text(path)
     try:
         data = json.loads(text)
     except ValueError as exc:

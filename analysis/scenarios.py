@@ -26,7 +26,7 @@ import warnings
 
 from analysis import _compat, examples
 from analysis.mro import UnknownClass, resolve
-from analysis.trace import Tracer
+from analysis.trace import Tracer, TracerError
 
 __all__ = ["SCENARIOS", "Scenario", "ScenarioError", "run", "record", "names", "get", "scenario_classes"]
 
@@ -178,6 +178,13 @@ def scenario_classes(scenario, server=None, handler=None):
         handler_cls = resolve(handler) if handler else None
     except UnknownClass as exc:
         raise ScenarioError(str(exc))
+    for name, cls, base in ((server, server_cls, "BaseServer"), (handler, handler_cls, "BaseRequestHandler")):
+        if cls is not None and not (
+            isinstance(cls, _compat.CLASS_TYPES) and issubclass(cls, getattr(_compat.socketserver, base))
+        ):
+            raise ScenarioError("%s is not a %s (not a subclass of %s.%s)" % (
+                name, "server class" if base == "BaseServer" else "request handler class",
+                _compat.socketserver.__name__, base))
     if server_cls is None:
         if scenario.compat:
             server_cls = _compat_server(scenario.server)
@@ -238,7 +245,10 @@ def run(name, tracer=None, server=None, handler=None, timeout=10.0):
     before = set(threading.enumerate())
     outcome = {}
     sent = threading.Event()
-    recorder = Tracer(modules, tracer=tracer, roles={"client": "client"})
+    try:
+        recorder = Tracer(modules, tracer=tracer, roles={"client": "client"})
+    except TracerError as exc:
+        raise ScenarioError(str(exc))
     try:
         with warnings.catch_warnings():
             # 3.12+ warns that forking a process with threads may deadlock;

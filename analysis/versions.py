@@ -4,7 +4,10 @@ Interpreters come from ``--pythons`` (versions such as ``2.7`` or paths),
 else from pyenv (the versions joined in ``PYENV_VERSION``, ``2.7.18:3.13.0``,
 or every installed one when it names only one: pyenv's shims set it to the
 version they resolved),
-else from ``PATH`` (``python2.7`` ... ``python3.14``).  Where the checkout has
+else from ``PATH`` (``python2.7`` ... ``python3.14``, pyenv's shims left out: a
+shim runs the version pyenv selects, not the one its name says).  A version
+named in ``--pythons`` is looked for among every version pyenv has installed
+first, whatever ``PYENV_VERSION`` selects, then on ``PATH``.  Where the checkout has
 a tox environment for that version (``.tox/py313/bin/python``) it is used
 instead of the bare interpreter, because it has ``six``, which the
 ``compat-`` scenarios need.
@@ -91,12 +94,13 @@ def _pyenv_root():
     return None
 
 
-def _pyenv_interpreters():
+def _pyenv_interpreters(every=False):
+    """pyenv's interpreters: those PYENV_VERSION selects, or all (*every*)."""
     root = _pyenv_root()
     if root is None:
         return []
     wanted = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
-    if len(wanted) < 2:
+    if len(wanted) < 2 or every:
         # pyenv's shims export the one version they resolved into every
         # child; a single version is that, not a choice of interpreters.
         wanted = []
@@ -117,11 +121,23 @@ def _pyenv_interpreters():
     return found
 
 
+def _is_shim(path, root):
+    """True for a pyenv shim: it runs whatever version pyenv selects, or fails with pyenv's message."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if root and directory == os.path.join(os.path.abspath(root), "shims"):
+        return True
+    # A pyenv whose root this process does not know: its layout gives it away.
+    return os.path.basename(directory) == "shims" and os.path.isfile(
+        os.path.join(os.path.dirname(directory), "libexec", "pyenv"))
+
+
 def _path_interpreters():
+    """The ``pythonX.Y`` on PATH, pyenv's shims left out (pyenv's own list has them)."""
+    root = _pyenv_root()
     found = []
     for minor in KNOWN_MINORS:
         exe = _which("python" + minor)
-        if exe:
+        if exe and not _is_shim(exe, root):
             found.append(Interpreter(minor, exe))
     return found
 
@@ -134,7 +150,9 @@ def find_interpreters(pythons=None, prefer_tox=True):
     """
     if pythons:
         found = []
-        known = dict((i.label, i) for i in _pyenv_interpreters() + _path_interpreters())
+        # pyenv's installed versions win over PATH, and every one of them
+        # counts: a version named here is a choice, whatever PYENV_VERSION says.
+        known = dict((i.label, i) for i in _path_interpreters() + _pyenv_interpreters(every=True))
         for spec in pythons:
             if os.sep in spec:
                 if not (os.path.isfile(spec) and os.access(spec, os.X_OK)):

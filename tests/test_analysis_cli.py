@@ -134,7 +134,8 @@ def test_usage_errors_exit_2(tmpdir):
     code, out, err = run([], tmpdir)
     assert code == 2 and out == "" and err.startswith("usage: python -m analysis ")
     code, out, err = run(["diff", "only-one.json"], tmpdir)
-    assert code == 2 and "diff needs two or more files" in err
+    assert (code, out) == (2, "")
+    assert err == "analysis: error: diff needs two or more files (see python -m analysis --help)\n"
 
 
 def flow_file(tmpdir, name, version, qualnames):
@@ -213,3 +214,88 @@ def test_an_interpreter_without_six_is_named(tmpdir):
     ok, version, message = versions.run_one(versions.Interpreter("fake", str(fake)), "compat-tcp", str(tmpdir))
     assert (ok, version) == (False, None)
     assert message == "needs six, which %s lacks (pip install six)" % fake
+
+
+# -- scripts (issue 13) ----------------------------------------------------------
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
+
+
+def test_no_command_lists_every_command(tmpdir):
+    code, out, err = run([], tmpdir)
+    assert (code, out) == (2, "")
+    listed = [line.split()[0] for line in err.splitlines() if line.startswith("  ")]
+    assert listed == ["scenarios", "mro", "trace", "flow", "versions", "diff", "record"]
+
+
+def test_flow_of_a_script_with_its_arguments(tmpdir):
+    script = os.path.join(SCRIPTS, "thread_server.py")
+    # --to after the script's own argument; the script prints to stderr, stdout is the JSON.
+    code, out, err = run(["flow", script, "compat", "--to", "verify_request", "--json"], tmpdir)
+    assert (code, err) == (0, "HELLO\n")
+    flow = Flow.from_dict(json.loads(out))
+    assert (flow.scenario, flow.steps[0].qualname, flow.steps[-1].qualname) == (
+        "thread_server", "TCPServer.__init__", "QuietServer.verify_request")
+    assert [s.qualname for s in flow.steps if s.hop] == ["LoopMixIn.serve_forever"]
+
+
+def test_trace_and_record_of_a_script(tmpdir):
+    script = os.path.join(SCRIPTS, "udp.py")
+    code, out, err = run(["trace", script], tmpdir)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].startswith("udp  (Python %s, " % VERSION)
+    assert "Shout.handle" in out
+    out_dir = tmpdir.join("out")
+    code, out, err = run(["record", script, "--out", str(out_dir)], tmpdir)
+    assert (code, out, err) == (0, VERSION + "\n", "")
+    directory = out_dir.join("udp")
+    assert sorted(os.listdir(str(directory))) == [VERSION + ".flow.json", VERSION + ".mro.json",
+                                                  VERSION + ".trace.json"]
+    mros = MROSet.load(str(directory.join(VERSION + ".mro.json")))
+    assert [m.cls for m in mros.classes] == ["%s.ThreadingUDPServer" % SS, "__main__.Shout"]
+
+
+def test_script_errors_are_one_line(tmpdir):
+    raises = os.path.join(SCRIPTS, "raises.py")
+    code, out, err = run(["flow", raises], tmpdir)
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    # The script's own traceback first, as Python prints it, then one line of ours.
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1] == '  File "%s", line 8, in <module>' % raises
+    assert lines[-2:] == ["ValueError: bad port 'eighty'",
+                          "analysis: error: %s raised ValueError: bad port 'eighty'" % raises]
+    # What the script printed (to stderr, see test_flow_of_a_script...), then our one line.
+    assert run(["flow", os.path.join(SCRIPTS, "no_server.py")], tmpdir) == (
+        1, "", "nothing to serve\nanalysis: error: no_server.py constructed no socketserver server\n")
+    assert_one_line_error(run(["flow", "missing.py"], tmpdir),
+                          "cannot read missing.py: No such file or directory")
+    two = os.path.join(SCRIPTS, "two_servers.py")
+    assert_one_line_error(run(["flow", two, "--server", "EchoHandler"], tmpdir),
+                          "EchoHandler is not a server that two_servers.py constructed (it constructed: "
+                          "%s.ThreadingTCPServer, %s.UDPServer)" % (SS, SS))
+
+
+def test_bad_input_is_one_line(tmpdir):
+    from analysis.trace import available_tracers
+
+    assert_one_line_error(
+        run(["flow", "tcp", "--tracer", "nope"], tmpdir),
+        "tracer 'nope' is not available on Python %s (available: %s)" % (VERSION, ", ".join(available_tracers())))
+    if "sys.monitoring" not in available_tracers():
+        assert_one_line_error(
+            run(["trace", os.path.join(SCRIPTS, "udp.py"), "--tracer", "sys.monitoring"], tmpdir),
+            "tracer 'sys.monitoring' is not available on Python %s (available: %s)"
+            % (VERSION, ", ".join(available_tracers())))
+    assert_one_line_error(
+        run(["trace", "tcp", "--server", "analysis.examples:UpperStreamHandler"], tmpdir),
+        "analysis.examples:UpperStreamHandler is not a server class (not a subclass of %s.BaseServer)" % SS)
+    latin = tmpdir.join("latin.json")
+    latin.write_binary(b'{"scenario": "caf\xe9"}')
+    a = flow_file(tmpdir, "a.json", "2.7.18", ["A.f"])
+    assert_one_line_error(run(["diff", a, str(latin)], tmpdir),
+                          "%s: not a JSON document (not UTF-8: byte 0xe9 at offset 17)" % latin)
+    assert_one_line_error(run(["diff", a, str(tmpdir)], tmpdir),
+                          "cannot read %s: Is a directory" % tmpdir)
+    code, out, err = run(["flow"], tmpdir)
+    assert (code, out, err.count("\n")) == (2, "", 1) and err.startswith("analysis: error: ")

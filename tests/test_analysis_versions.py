@@ -83,3 +83,40 @@ def test_output_paths():
         "flow": os.path.join("out", "http", "3.13.0.flow.json"),
         "mro": os.path.join("out", "http", "3.13.0.mro.json"),
     }
+
+
+def shims(tmpdir, root, names):
+    """pyenv's shims directory, on PATH: scripts that run what pyenv selects."""
+    directory = os.path.join(root, "shims")
+    os.makedirs(directory)
+    for name in names:
+        shim = os.path.join(directory, name)
+        with open(shim, "w") as f:
+            f.write("#!/bin/sh\necho 'pyenv: %s: command not found' >&2\nexit 127\n" % name)
+        os.chmod(shim, 0o755)
+    return directory
+
+
+def test_pythons_finds_the_interpreter_behind_pyenv_shims(env):
+    # PYENV_VERSION selects 3.12 and 3.13; python2.7 on PATH is pyenv's shim,
+    # which would fail; the version named is pyenv's installed 2.7.18.
+    root = os.environ["PYENV_ROOT"]
+    env.setenv("PATH", shims(None, root, ["python2.7", "python3.13"]))
+    env.setenv("PYENV_VERSION", "3.12.1:3.13.0")
+    found = versions.find_interpreters(["2.7", "3.13"])
+    assert [(i.label, i.executable) for i in found] == [
+        ("2.7", os.path.join(root, "versions", "2.7.18", "bin", "python2.7")),
+        ("3.13", os.path.join(root, "versions", "3.13.0", "bin", "python3.13")),
+    ]
+
+
+def test_shims_are_not_interpreters_on_path(env, tmpdir):
+    # No pyenv root known: a shims directory is still recognized by pyenv's layout.
+    root = str(tmpdir.mkdir("other-pyenv"))
+    os.makedirs(os.path.join(root, "libexec"))
+    open(os.path.join(root, "libexec", "pyenv"), "w").close()
+    env.setenv("PYENV_ROOT", str(tmpdir.join("nowhere")))
+    env.setenv("PATH", shims(None, root, ["python2.7"]))
+    with pytest.raises(versions.VersionsError) as info:
+        versions.find_interpreters()
+    assert str(info.value) == "no Python interpreter found (pyenv, PATH); give --pythons"
