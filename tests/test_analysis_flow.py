@@ -158,7 +158,8 @@ def test_user_classes_replace_the_scenarios():
     [
         (dict(name="nope"), "unknown scenario 'nope' (known: threading-tcp, tcp, udp, "),
         (dict(name="tcp", server="nope:Server"), "unknown class nope:Server"),
-        (dict(name="tcp", server="analysis.examples:UpperStreamHandler"), "tcp failed: "),
+        (dict(name="tcp", server="analysis.examples:UpperStreamHandler"),
+         "analysis.examples:UpperStreamHandler is not a server class (not a subclass of "),
     ],
 )
 def test_scenario_errors_are_one_line(kwargs, message):
