@@ -16,10 +16,12 @@ threads it started, from the entry call to the target call:
 
 Other threads that were not started from the path (the client) are left out.
 """
-from analysis.model import Flow, Step
-from analysis.source import block_end
+import ast
 
-__all__ = ["build", "FlowError", "step_callers", "calls_directly"]
+from analysis.model import Flow, Step
+from analysis.source import block_end, enclosing_def, statement_range
+
+__all__ = ["build", "FlowError", "step_callers", "CallSite", "call_sites", "CALL_KINDS"]
 
 
 class FlowError(ValueError):
@@ -194,18 +196,226 @@ def step_callers(steps):
     return callers
 
 
-def calls_directly(caller, step, sources):
-    """Whether *step*'s call line lies inside *caller*'s definition.
+#: How a step was called (:attr:`CallSite.kind`):
+#:
+#: ``entry``       the flow starts there (the scenario's script calls it);
+#: ``hop``         the first call of a thread or child process the caller started;
+#: ``direct``      a call on the caller's own line (``self.f()``, or through a
+#:                 variable: ``method()``);
+#: ``c``           C code that the caller's line calls calls it back
+#:                 (``select.select()`` calling ``fileno()``);
+#: ``implicit``    the caller's line has no call: the interpreter runs it
+#:                 (a descriptor's ``__get__`` for an attribute access ...);
+#: ``unrecorded``  Python code of a module that is not recorded calls it
+#:                 (``selectors`` calling ``fileno()``) while the caller runs;
+#: ``unknown``     the recording has no call site for it.
+CALL_KINDS = ("entry", "hop", "direct", "c", "implicit", "unrecorded", "unknown")
 
-    A flow step only records the call line, not its file: a call made from
-    a module that was not recorded (``selectors`` calling ``fileno()``, say)
-    has a line number of another file, so the line must also be inside the
-    caller and mention the function.
+# What the interpreter is doing when it calls these without a call on the line.
+_IMPLICIT = {
+    "__get__": "an attribute lookup", "__set__": "an attribute assignment",
+    "__delete__": "an attribute deletion", "__getattr__": "an attribute lookup",
+    "__getattribute__": "an attribute lookup", "__enter__": "a ``with`` statement",
+    "__exit__": "a ``with`` statement", "__iter__": "iteration", "__next__": "iteration",
+    "next": "iteration", "__del__": "garbage collection", "__len__": "a truth test",
+    "__bool__": "a truth test", "__nonzero__": "a truth test",
+}
+
+
+class CallSite(object):
+    """How one step of a flow was called, as the recording says.
+
+    ``kind`` is one of :data:`CALL_KINDS`; ``caller`` the index (0-based)
+    of the calling step, or ``None``; ``file`` and ``lines`` (``(a, b)``,
+    1-based) the call site: the whole statement when it spans several lines
+    (Python 2 records the last line of a multi-line call, 3.8+ the line of
+    the callee's name); ``function`` the function that holds the call site
+    when it is not the caller step (``unrecorded``); ``via`` the expression
+    called when it does not name the step (``method``, ``select.select``);
+    ``what`` what the interpreter was doing (``implicit``).
     """
-    lines = sources.get(caller.file)
-    if not step.call_line or not lines or not 0 < caller.line <= len(lines):
+
+    __slots__ = ("kind", "caller", "file", "lines", "function", "via", "what")
+
+    def __init__(self, kind, caller=None, file=None, lines=None, function=None, via=None,
+                 what=None):
+        self.kind = kind
+        self.caller = caller
+        self.file = file
+        self.lines = lines
+        self.function = function
+        self.via = via
+        self.what = what
+
+    def __repr__(self):
+        return "CallSite(%s)" % ", ".join(
+            "%s=%r" % (name, getattr(self, name)) for name in self.__slots__
+            if getattr(self, name) is not None)
+
+    def __eq__(self, other):
+        return isinstance(other, CallSite) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __ne__(self, other):
+        return not self == other
+
+
+def _same_file(recorded, other):
+    """Whether two recorded file names are one file (Python 2 may record one relative)."""
+    if not recorded or not other:
         return False
-    if not caller.line <= step.call_line <= block_end(lines, caller.line):
-        return False
-    # A constructor is called through the class (``self.RequestHandlerClass(...)``).
-    return step.function == "__init__" or step.function in lines[step.call_line - 1]
+    a, b = recorded.replace("\\", "/"), other.replace("\\", "/")
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+
+def _parse(text):
+    """The statement *text* (dedented) as an AST, or ``None``.
+
+    A compound statement's header (``if x:``, ``with a as b:``) is given a
+    body; what the running interpreter cannot parse (a Python 2 ``print``
+    statement under Python 3) gives ``None``.
+    """
+    lines = text.split("\n")
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    text = "\n".join(line[indent:] if line[:indent].strip() == "" else line.lstrip()
+                     for line in lines)
+    stripped = text.rstrip()
+    if stripped.split("#")[0].rstrip().endswith(":"):
+        head = stripped.split(None, 1)[0]
+        if head in ("elif", "else:", "else", "except", "except:", "finally:", "finally"):
+            return None
+        text = stripped + " pass"
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _name_of(node):
+    """``a.b.c`` for a Name/Attribute chain, else ``None``."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _calls(tree):
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+
+def _statement(lines, line, first, last):
+    a, b = statement_range(lines, line, first, last)
+    return (a, b), "\n".join(lines[a - 1:b])
+
+
+def _parameters(lines, first, last):
+    """The positional parameter names of the ``def`` at line *first*, or ``[]``."""
+    header = []
+    for number in range(first, last + 1):
+        header.append(lines[number - 1])
+        if lines[number - 1].split("#")[0].rstrip().endswith(":"):
+            break
+    text = "\n".join(header).strip()
+    while text.startswith("@"):
+        text = text.split("\n", 1)[1].strip() if "\n" in text else ""
+    tree = _parse(text)
+    if tree is None or not tree.body or not hasattr(tree.body[0], "args"):
+        return []
+    return [getattr(arg, "arg", getattr(arg, "id", None)) for arg in tree.body[0].args.args]
+
+
+def _argument(site_text, function, position):
+    """The dotted name passed at *position* to a call of *function* in *site_text*."""
+    tree = _parse(site_text)
+    if tree is None:
+        return None
+    for call in _calls(tree):
+        name = _name_of(call.func)
+        if name and name.rsplit(".", 1)[-1] == function:
+            args = call.args
+            if position < len(args) and not type(args[position]).__name__ == "Starred":
+                return _name_of(args[position])
+    return None
+
+
+def call_sites(steps, sources, is_c_function=None):
+    """How each step of *steps* was called: a :class:`CallSite` per step.
+
+    Everything comes from the recording: the caller step (the nearest
+    recorded frame above the call, :func:`step_callers`) and the call site
+    the tracer kept (``call_file``, ``call_line``: the frame that made the
+    call, recorded or not).  *sources* maps file names to their lines; the
+    call site's statement is read there, to give its whole line range and
+    to tell a call on the line from an implicit one.  *is_c_function* takes
+    a dotted name (``select.select``) and says whether it is C code; a call
+    through a parameter whose argument, at the caller's own recorded call
+    site, is such a function is a call from C.
+    """
+    callers = step_callers(steps)
+    sites = []
+    for i, step in enumerate(steps):
+        caller = callers[i]
+        if step.hop:
+            sites.append(CallSite("hop", caller, step.call_file,
+                                  (step.call_line, step.call_line) if step.call_line else None))
+            continue
+        if caller is None:
+            sites.append(CallSite("entry", None, step.call_file,
+                                  (step.call_line, step.call_line) if step.call_line else None))
+            continue
+        sites.append(_call_site(steps, callers, i, sources, is_c_function))
+    return sites
+
+
+def _call_site(steps, callers, i, sources, is_c_function):
+    step, caller = steps[i], callers[i]
+    up = steps[caller]
+    line = step.call_line
+    if not line:
+        return CallSite("unknown", caller)
+    here = step.call_file or up.file  # an older recording has no call_file
+    lines = sources.get(up.file)
+    inside = False
+    if _same_file(here, up.file) and lines and 0 < up.line <= len(lines):
+        end = block_end(lines, up.line)
+        inside = up.line <= line <= end
+    if not inside:
+        if not step.call_file or _same_file(step.call_file, up.file):
+            return CallSite("unknown", caller)
+        other = sources.get(step.call_file)
+        function = enclosing_def(other, line) if other else None
+        return CallSite("unrecorded", caller, step.call_file, (line, line),
+                        function=function[0] if function else None)
+    span, text = _statement(lines, line, up.line, end)
+    tree = _parse(text)
+    if tree is None:  # cannot tell: the recorded frame made the call on this line
+        return CallSite("direct", caller, up.file, span)
+    calls = _calls(tree)
+    if not calls:
+        return CallSite("implicit", caller, up.file, span,
+                        what=_IMPLICIT.get(step.function, "the interpreter"))
+    names = [_name_of(call.func) for call in calls]
+    called = [getattr(call.func, "attr", None) or getattr(call.func, "id", None) for call in calls]
+    if step.function in ("__init__", "__new__") or step.function in called:
+        return CallSite("direct", caller, up.file, span)
+    via = next((n for n in names if n), None)
+    if is_c_function is not None and callers[caller] is not None and up.call_line:
+        # A call through a parameter: what did the caller's own caller pass?
+        parameters = _parameters(lines, up.line, end)
+        grand = steps[callers[caller]]
+        grand_lines = sources.get(grand.file)
+        if grand_lines and _same_file(up.call_file or grand.file, grand.file) \
+                and 0 < grand.line <= len(grand_lines):
+            grand_end = block_end(grand_lines, grand.line)
+            if grand.line <= up.call_line <= grand_end:
+                _, grand_text = _statement(grand_lines, up.call_line, grand.line, grand_end)
+                for name in names:
+                    if name in parameters:
+                        passed = _argument(grand_text, up.function, parameters.index(name))
+                        if passed and is_c_function(passed):
+                            return CallSite("c", caller, up.file, span, via=passed)
+    return CallSite("direct", caller, up.file, span, via=via)

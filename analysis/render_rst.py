@@ -13,7 +13,7 @@ but :mod:`analysis.model`.
 
 Python 3 only (the renderers run where Sphinx runs); written for 3.6+.
 """
-from analysis.flow import calls_directly, step_callers
+from analysis.flow import call_sites
 from analysis.model import short_name
 from analysis.source import block_end, excerpt_ranges, lexer_for
 
@@ -137,27 +137,60 @@ def _basename(path):
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def flow_steps(flow, sources, version, explanations=None, shadows=None, max_lines=36):
+def _at(lines):
+    a, b = lines
+    return "line %d" % a if a == b else "lines %d-%d" % (a, b)
+
+
+def _caller_said(site, steps, step):
+    """The clause that says who called *step* (its :class:`~analysis.flow.CallSite`)."""
+    thread = "in the %s thread (%s)" % (step.role, _literal(step.thread))
+    if site.caller is None:
+        return "it runs " + thread
+    up = steps[site.caller]
+    who = "step %d, %s," % (up.index, _literal(up.qualname))
+    if site.kind == "direct":
+        how = " as %s" % _literal(site.via + "()") if site.via else ""
+        return "%s calls it at %s%s, %s" % (who, _at(site.lines), how, thread)
+    if site.kind == "c":
+        return "C code calls it: %s calls %s at %s, which calls it back, %s" % (
+            who, _literal(site.via), _at(site.lines), thread)
+    if site.kind == "implicit":
+        return ("%s runs it without calling it: at %s the interpreter calls it from C for "
+                "%s, %s" % (who, _at(site.lines), site.what, thread))
+    if site.kind == "unrecorded":
+        code = ("%s in %s" % (_literal(site.function), _literal(_basename(site.file)))
+                if site.function else "code in %s" % _literal(_basename(site.file)))
+        return "%s, a module that is not recorded, calls it at %s while step %d, %s, runs, %s" % (
+            code, _at(site.lines), up.index, _literal(up.qualname), thread)
+    return "it runs during step %d, called from code outside the recorded modules, %s" % (
+        up.index, thread)
+
+
+def flow_steps(flow, sources, version, explanations=None, shadows=None, max_lines=36,
+               is_c_function=None):
     """One block of reST per step of *flow*, each with its real source excerpt.
 
     *sources* maps a file name (as in the steps) to its lines; a step whose
     file is not there gets no excerpt (the caller warns).  Each step says
-    where it is defined, in which thread it runs and which line called it,
-    then shows the definition with its ``def`` line and the lines that make
-    the flow's next calls emphasized.  *explanations* maps a function name
-    or ``Owner.function`` to a sentence (written once, for every version);
-    *shadows* maps ``(owner class name, function)`` to the classes that
-    definition shadows (from the MRO).
+    where it is defined, in which thread it runs and who called it from
+    which lines, as recorded (:func:`analysis.flow.call_sites`, which
+    *is_c_function* is handed to), then shows the definition with its
+    ``def`` line and the statements that make the flow's next calls
+    emphasized, whole when they span several lines.  *explanations* maps a
+    function name or ``Owner.function`` to a sentence (written once, for
+    every version); *shadows* maps ``(owner class name, function)`` to the
+    classes that definition shadows (from the MRO).
     """
     explanations = explanations or {}
     shadows = shadows or {}
     steps = flow.steps
-    callers = step_callers(steps)
+    sites = call_sites(steps, sources, is_c_function)
     calls_made = {}
-    for i, caller in enumerate(callers):
-        if caller is not None and not steps[i].hop and calls_directly(
-                steps[caller], steps[i], sources):
-            calls_made.setdefault(caller, []).append(steps[i].call_line)
+    for site in sites:
+        if site.kind in ("direct", "c", "implicit"):
+            a, b = site.lines
+            calls_made.setdefault(site.caller, []).extend(range(a, b + 1))
     out = []
     lexer = lexer_for(version)
     for i, step in enumerate(steps):
@@ -166,8 +199,9 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
         out.append(".. rubric:: %s\n" % title)
         facts = ["%s is defined in %s at line %d" % (
             _literal(step.qualname), _literal(_basename(step.file)), step.line)]
+        site = sites[i]
         if step.hop:
-            starter = steps[callers[i]].index if callers[i] is not None else None
+            starter = steps[site.caller].index if site.caller is not None else None
             if step.role == "child":
                 fact = "it is the first call recorded in a child process (%s)" % (
                     _literal(step.thread))
@@ -177,15 +211,8 @@ def flow_steps(flow, sources, version, explanations=None, shadows=None, max_line
                     _literal(step.thread), step.role)
                 verb = "started by"
             facts.append(fact + (", %s step %d" % (verb, starter) if starter else ""))
-        elif callers[i] is not None and calls_directly(steps[callers[i]], step, sources):
-            facts.append("step %d calls it at line %d, in the %s thread (%s)" % (
-                steps[callers[i]].index, step.call_line, step.role, _literal(step.thread)))
-        elif callers[i] is not None:
-            facts.append("it runs during step %d, called from code outside the recorded "
-                         "modules, in the %s thread (%s)" % (
-                             steps[callers[i]].index, step.role, _literal(step.thread)))
         else:
-            facts.append("it runs in the %s thread (%s)" % (step.role, _literal(step.thread)))
+            facts.append(_caller_said(site, steps, step))
         text = "; ".join(facts) + "."
         if shadows.get((owner, step.function)):
             text += " %s's definition comes first in the MRO and shadows %s." % (

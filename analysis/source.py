@@ -22,6 +22,7 @@ __all__ = [
     "find_def",
     "block_end",
     "statement_range",
+    "enclosing_def",
     "instance_attributes",
     "matching_lines",
     "excerpt_ranges",
@@ -209,6 +210,26 @@ def statement_range(lines, line, first=None, last=None):
         if a > line:
             break
     return (line, line)
+
+
+def enclosing_def(lines, line):
+    """``(name, first line)`` of the innermost ``def`` that holds line *line*, or ``None``."""
+    if not 0 < line <= len(lines):
+        return None
+    strings = _in_string(lines)
+    indent = _indent(lines[line - 1])
+    pattern = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
+    for number in range(line - 1, 0, -1):
+        text = lines[number - 1]
+        if strings[number - 1] or not _is_code(text) or _indent(text) >= indent:
+            continue
+        match = pattern.match(text)
+        if match:
+            if block_end(lines, number) >= line:
+                return match.group(2), number
+            return None
+        indent = _indent(text)
+    return None
 
 
 def scan_classes(lines):

@@ -60,6 +60,8 @@ walkthrough pages from one template (``compatserver_walkthrough_template``),
 one page per interpreter traced, rewriting a page only when its text
 changed so that a no-change rebuild reads nothing again.
 """
+import importlib.machinery
+import importlib.util
 import os
 import re
 
@@ -228,6 +230,25 @@ class MRODirective(_AnalysisDirective):
         return result
 
 
+def is_c_function(dotted):
+    """Whether *dotted* (``select.select``) names a function of a C module.
+
+    Asked of the interpreter that runs Sphinx: the modules whose functions
+    call back into Python code in the recorded flows (``select``) are C
+    modules on every interpreter.
+    """
+    module, _, _ = dotted.rpartition(".")
+    if not module:
+        return False
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    loader = getattr(spec, "loader", None)
+    return loader is importlib.machinery.BuiltinImporter or isinstance(
+        loader, importlib.machinery.ExtensionFileLoader)
+
+
 def _parse_explanations(content):
     """``name: sentence`` entries, continuation lines indented, into a dict."""
     entries = {}
@@ -304,6 +325,12 @@ class CallFlowDirective(_AnalysisDirective):
             for step in flow.steps:
                 if step.file and step.file not in sources:
                     sources[step.file] = self.source(step.file)
+            for step in flow.steps:  # a call site in a module that is not recorded
+                if step.call_file and step.call_file not in sources:
+                    try:
+                        sources[step.call_file] = self.source(step.call_file)
+                    except InputError:
+                        pass  # then the step says "code outside the recorded modules"
             shadows = {}
             try:
                 _, mros = self.load("mro")
@@ -316,7 +343,8 @@ class CallFlowDirective(_AnalysisDirective):
                             key = (model.short_name(attribute.owner), attribute.name)
                             shadows.setdefault(key, attribute.shadows)
             result.extend(self.rst(render_rst.flow_steps(
-                flow, sources, version, explanations=explanations, shadows=shadows)))
+                flow, sources, version, explanations=explanations, shadows=shadows,
+                is_c_function=is_c_function)))
         return result
 
 

@@ -460,7 +460,8 @@ def test_flow_steps_show_source_facts_and_explanations(fake_lines):
         # the def line, and line 39 that calls step 2
         "   :emphasize-lines: 1,2\n")
     assert ("``ThreadingMixIn.process_request`` is defined in ``socketserver.py`` at line 55; "
-            "step 4 calls it at line 25, in the main thread (``MainThread``). "
+            "step 4, ``BaseServer._handle_request_noblock``, calls it at line 25, in the main "
+            "thread (``MainThread``). "
             "``ThreadingMixIn``'s definition comes first in the MRO and shadows "
             "``BaseServer``.\n\nWhy: the mixin is first.\n") in text
     assert ("it is the first call of a new thread, ``Thread-2 (process_request_thread)`` "
@@ -478,6 +479,56 @@ def test_flow_steps_do_not_claim_calls_from_unrecorded_code(fake_lines):
                                             steps=steps), {FAKE_SOURCE: fake_lines}, "3.12.1")
     assert ("``TCPServer.get_request`` is defined in ``socketserver.py`` at line 42; it runs "
             "during step 4, called from code outside the recorded modules") in text
+
+
+def polling_flow():
+    """serve_polling (fake source, lines 83-88) and what it calls, as 2.7 records them."""
+    steps = [
+        _step(1, None, "serve_polling", 83, 0),
+        _step(2, None, "_eintr_retry", 79, 1, call_line=85),  # the LAST line of the call
+        _step(3, "TCPServer", "fileno", 42, 2, call_line=80),  # select.select calls it
+        _step(4, "PerInstance", "__get__", 13, 1, call_line=86),  # server.lock
+        _step(5, "Handler", "do_GET", 18, 1, call_line=88),  # handler()
+        _step(6, "TCPServer", "fileno", 42, 1, call_line=2),  # selectors, not recorded
+    ]
+    steps[5].call_file = SELECTORS
+    return model.Flow(scenario="s", python=_python("2.7.18"), steps=steps)
+
+
+SELECTORS = "/usr/lib/python3.13/selectors.py"
+SELECTORS_LINES = ["def _fileobj_to_fd(fileobj):", "    return fileobj.fileno()"]
+
+
+def test_callers_come_from_the_recording(fake_lines):
+    sources = {FAKE_SOURCE: fake_lines, SELECTORS: SELECTORS_LINES}
+    sites = flows.call_sites(polling_flow().steps, sources, lambda name: name == "select.select")
+    assert sites == [
+        flows.CallSite("entry"),
+        flows.CallSite("direct", 0, FAKE_SOURCE, (84, 85)),
+        flows.CallSite("c", 1, FAKE_SOURCE, (80, 80), via="select.select"),
+        flows.CallSite("implicit", 0, FAKE_SOURCE, (86, 86), what="an attribute lookup"),
+        flows.CallSite("direct", 0, FAKE_SOURCE, (88, 88), via="handler"),
+        flows.CallSite("unrecorded", 0, SELECTORS, (2, 2), function="_fileobj_to_fd"),
+    ]
+    # Without a way to tell C code, the call through a parameter is the frame's own call.
+    assert flows.call_sites(polling_flow().steps, sources)[2] == flows.CallSite(
+        "direct", 1, FAKE_SOURCE, (80, 80), via="func")
+    text = render_rst.flow_steps(polling_flow(), sources, "2.7.18",
+                                 is_c_function=lambda name: name == "select.select")
+    assert ("``_eintr_retry`` is defined in ``socketserver.py`` at line 79; step 1, "
+            "``serve_polling``, calls it at lines 84-85, in the main thread "
+            "(``MainThread``).") in text
+    assert ("C code calls it: step 2, ``_eintr_retry``, calls ``select.select`` at line 80, "
+            "which calls it back, in the main thread (``MainThread``).") in text
+    assert ("step 1, ``serve_polling``, runs it without calling it: at line 86 the "
+            "interpreter calls it from C for an attribute lookup, in the main thread") in text
+    assert ("step 1, ``serve_polling``, calls it at line 88 as ``handler()``, in the main "
+            "thread (``MainThread``).") in text
+    assert ("``_fileobj_to_fd`` in ``selectors.py``, a module that is not recorded, calls it "
+            "at line 2 while step 1, ``serve_polling``, runs, in the main thread") in text
+    # serve_polling's listing emphasizes its def line and both lines of the multi-line
+    # call, the attribute lookup and the call through a variable.
+    assert ":lineno-start: 83\n   :emphasize-lines: 1,2,3,4,6\n" in text
 
 
 def test_lexer_for():

@@ -74,3 +74,15 @@ class BaseRequestHandler:
             self.handle()
         finally:
             self.finish()
+
+
+def _eintr_retry(func, *args):
+    return func(*args)
+
+
+def serve_polling(server, poll_interval=0.5):
+    r, w, e = _eintr_retry(select.select, [server], [], [],
+                           poll_interval)
+    lock = server.lock
+    handler = getattr(server, "do_GET")
+    handler()
