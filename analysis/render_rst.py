@@ -365,12 +365,14 @@ def class_presence_table(per_version, layout="ranges"):
     return _table(["class", "per interpreter"], body, widths=[30, 70])
 
 
-def class_guards(classes, version):
+def class_guards(classes, version, forking=()):
     """Which classes of ``[(name, bases, guard)]`` exist only under a condition.
 
     One bullet per condition (in source order) listing its classes, and one
-    for the ``Forking*`` classes defined unconditionally, if any: those
-    import everywhere and fail only when they call ``os.fork()``.
+    for the classes among *forking* (those that call ``os.fork()``, as
+    :func:`analysis.source.classes_calling` reads it from the source)
+    defined unconditionally, if any: those import everywhere and fail only
+    when they call ``os.fork()``.
     """
     groups = []
     for name, _, guard in classes:
@@ -381,7 +383,7 @@ def class_guards(classes, version):
                     break
             else:
                 groups.append((guard, [name]))
-    unguarded_forking = [n for n, _, g in classes if n.startswith("Forking") and not g]
+    unguarded_forking = [n for n, _, g in classes if n in forking and not g]
     out = []
     for condition, names in groups:
         out.append("- only ``if %s``: %s" % (condition, ", ".join(_literal(n) for n in names)))

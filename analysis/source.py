@@ -18,6 +18,7 @@ __all__ = [
     "read_lines",
     "lexer_for",
     "scan_classes",
+    "classes_calling",
     "find_class",
     "find_def",
     "block_end",
@@ -262,6 +263,34 @@ def scan_classes(lines):
             if match and keyword.group(1) == "if":
                 condition = match.group(2).strip()
             frames.append((indent, keyword.group(1), condition))
+    return found
+
+
+def classes_calling(lines, needle):
+    """Names of the module's classes whose code contains *needle* (``"os.fork("``).
+
+    A class counts when its own body has the text on a code line (not a
+    docstring, not a comment), or when one of its bases in the same module
+    counts: ``ForkingTCPServer`` calls ``os.fork()`` through
+    ``ForkingMixIn``.  In source order.
+    """
+    classes = scan_classes(lines)
+    direct = set()
+    for name, _, _, start in classes:
+        if matching_lines(lines, start, block_end(lines, start), [needle]):
+            direct.add(name)
+    bases = dict((name, found) for name, found, _, _ in classes)
+    found = []
+
+    def calls(name, seen):
+        if name in direct:
+            return True
+        return any(base in bases and base not in seen and calls(base, seen | set([base]))
+                   for base in bases.get(name, ()))
+
+    for name, _, _, _ in classes:
+        if calls(name, set([name])):
+            found.append(name)
     return found
 
 

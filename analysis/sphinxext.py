@@ -465,16 +465,17 @@ class StdlibClassesDirective(_AnalysisDirective):
             path, mros = self.load("mro")
             version = mros.classes[0].python["version"] if mros.classes else self.python()
             filename = self.stdlib_file(mros, version, path)
+            lines = self.source(filename)
             classes = [(name, bases, guard) for name, bases, guard, _ in
-                       source.scan_classes(self.source(filename))
-                       if not name.startswith("_")]
+                       source.scan_classes(lines) if not name.startswith("_")]
             caption = self.options.get("caption") or (
                 "Every class of ``%s`` on Python %s; a dashed border means the class exists "
                 "only if the condition of its ``if`` holds (hover for it), a note shape is a "
                 "mixin, dashed arrows point at mixins." % (os.path.basename(filename), version))
             figure = self.graph(render_dot.classes_dot(classes, name="classes"), caption,
                                 "classes of socketserver on Python %s" % version, fit=True)
-            return [figure] + self.rst(render_rst.class_guards(classes, version))
+            return [figure] + self.rst(render_rst.class_guards(
+                classes, version, forking=source.classes_calling(lines, "os.fork(")))
         per_version = []
         for python in self.store.versions(scenario, "mro"):
             path, mros = self.load("mro", scenario, python)

@@ -437,7 +437,14 @@ def test_owner_diff_and_class_presence(fake_lines):
     assert guards == (
         "Classes that depend on the platform, on Python 3.12.1:\n\n"
         "- only ``if hasattr(os, \"fork\")``: ``ForkingMixIn``, ``ForkingTCPServer``\n")
-    unguarded = render_rst.class_guards([("ForkingMixIn", [], "")], "2.7.18")
+    # Which classes fork is read from the source: ForkingMixIn calls os.fork(),
+    # ForkingTCPServer through it; the name says nothing.
+    assert source.classes_calling(fake_lines, "os.fork(") == ["ForkingMixIn",
+                                                              "ForkingTCPServer"]
+    assert "os.fork" not in render_rst.class_guards(
+        [("ForkingMixIn", [], "")], "2.7.18", forking=[])
+    unguarded = render_rst.class_guards([("ForkingMixIn", [], "")], "2.7.18",
+                                        forking=["ForkingMixIn"])
     assert "defined unconditionally although they need ``os.fork()``: ``ForkingMixIn``" \
         in unguarded
 
