@@ -67,9 +67,13 @@ stops sending in the middle of a request ends it with :exc:`socket.timeout`.
 What still holds a worker: a connection from its first byte until its handler
 returns.  A handler that serves several messages on one connection (HTTP
 keep-alive, a chat) holds its worker between messages too, up to
-``handler_timeout`` of silence each time; a client that trickles a byte
-within every ``handler_timeout`` holds it for as long as it keeps that up (a
-text handler's ``max_line_length`` bounds one line).  Size ``pool_size`` for
+``handler_timeout`` of silence each time.  A client that trickles a byte
+within every ``handler_timeout`` would hold it for as long as it keeps that
+up, so a fourth limit bounds the whole time: ``request_timeout`` after a
+worker took the connection, the :meth:`serve_forever` loop shuts the
+connection down for reading.  The handler's next read (or the one it is
+blocked in) then sees end of file, as if the client had closed, so it
+returns in its own way; it can still write a reply.  Size ``pool_size`` for
 the connections that talk at once.  A protocol where the server speaks first
 sets ``client_speaks_first = False``: nothing is parked then.
 
@@ -194,6 +198,16 @@ class ThreadPoolMixIn(LoopMixIn):
       none): a client that stops sending for that long ends its request
       with :exc:`socket.timeout` instead of holding a worker for ever.
       ``None``: no default.
+    - ``request_timeout`` (300 s): the longest a connection may hold a
+      worker, from the moment a worker takes it, however the client
+      behaves (one that trickles a byte a second never reaches
+      ``handler_timeout``).  Past it the :meth:`serve_forever` loop shuts
+      the connection down for reading: the handler's reads see end of
+      file, as if the client had closed, and the handler ends in its own
+      way (it can still write).  Counted as ``timed_out`` and logged as one
+      client-error line.  A long conversation (a chat, a stream of events)
+      sets it to ``None``, or higher; it is checked every
+      ``poll_interval``, and only while :meth:`serve_forever` runs.
 
     Idle workers wait in ``accept()`` themselves and handle what they
     accept (see the module's documentation); the :meth:`serve_forever`
@@ -220,6 +234,7 @@ class ThreadPoolMixIn(LoopMixIn):
     client_speaks_first = True
     idle_timeout = 60.0
     handler_timeout = 30.0
+    request_timeout = 300.0
     PARK_AFTER_MS = 2
 
     # Everything the pool knows, guarded by its lock: made on first use, so
@@ -302,10 +317,11 @@ class ThreadPoolMixIn(LoopMixIn):
         that have not sent anything yet; ``open``, the connections open
         (parked, queued or served); ``refused``, those closed at once
         because ``max_connections`` were open; ``timed_out``, those closed
-        after ``idle_timeout`` seconds without a byte; ``client_errors``,
+        after ``idle_timeout`` seconds without a byte, or shut down for
+        reading after holding a worker for ``request_timeout`` seconds; ``client_errors``,
         the requests that ended on a client's error (a line too long,
-        undecodable text, a disconnect, ``handler_timeout``), each logged as
-        one line (see ``handle_error()``).
+        undecodable text, a disconnect, ``handler_timeout``,
+        ``request_timeout``), each logged as one line (see ``handle_error()``).
 
         How the idle workers wait: ``accepting``, in ``accept()`` on the
         listening socket; ``waiting``, parked until there is work (while no
@@ -335,6 +351,11 @@ class ThreadPoolMixIn(LoopMixIn):
         current = threading.current_thread()
         if isinstance(current, _Worker) and current.server is self:
             current.state = FINISHING
+            if current.handling is not None:
+                # Before the socket closes: the loop shuts down only the
+                # connections still marked, under the lock.
+                with self._pool.lock:
+                    current.handling = None
         try:
             super(ThreadPoolMixIn, self).shutdown_request(request)
         finally:
@@ -376,8 +397,7 @@ class ThreadPoolMixIn(LoopMixIn):
                 and current.state is DISPATCHING):
             if self._pool_park(request, client_address):
                 return
-            current.state = HANDLING
-            self.process_request_thread(request, client_address)
+            self._pool_handle(current, request, client_address)
             return
         if current is self._loop_thread and self._pool_park(request, client_address):
             return
@@ -397,13 +417,14 @@ class ThreadPoolMixIn(LoopMixIn):
         item = (request, client_address)
         pill = None
         orphan = False
+        cut = []
         with self._pool.lock:
             while True:
                 if self._pool.idle:
                     worker = self._pool.idle.pop()
                     worker.item = item
                     worker.wakeup.release()
-                    return
+                    break
                 if self._pool.closing:
                     # server_close() ran while the loop was accepting.  The
                     # workers still alive drain the queue before they end;
@@ -412,11 +433,11 @@ class ThreadPoolMixIn(LoopMixIn):
                         orphan = True
                         break
                     self._pool.queue.append(item)
-                    return
+                    break
                 if (len(self._pool.workers) < self.pool_size
                         and len(self._pool.queue) >= self._pool_finishing()):
                     self._pool_start_worker(item)
-                    return
+                    break
                 if (len(self._pool.queue) < self.queue_size
                         or self._pool.released):
                     self._pool.queue.append(item)
@@ -430,9 +451,17 @@ class ThreadPoolMixIn(LoopMixIn):
                     break
                 self._pool.accept_waiting += 1
                 try:
-                    self._pool.not_full.wait()
+                    if self._pool.next_cut is None:
+                        self._pool.not_full.wait()
+                    else:
+                        # Workers held by clients that trickle: their
+                        # request_timeout frees them, and this wait is the
+                        # only place that can enforce it now.
+                        self._pool.not_full.wait(max(0.0, self._pool.next_cut - monotonic()))
+                        cut.extend(self._pool_cut_locked(monotonic()))
                 finally:
                     self._pool.accept_waiting -= 1
+        self._pool_log_cut(cut)
         if pill is not None:
             self._pool_send_pills([pill])
         if orphan:
@@ -503,7 +532,65 @@ class ThreadPoolMixIn(LoopMixIn):
         """
         if self._pool.deadlines:
             self._pool_expire(monotonic())
+        cut_at = self._pool.next_cut
+        if cut_at is not None and cut_at <= monotonic():
+            self._pool_cut(monotonic())
         super(ThreadPoolMixIn, self).service_actions()
+
+    def _pool_handle(self, worker, request, client_address):
+        # In a worker: handle a request, marked with its request_timeout
+        # deadline for the loop to enforce (stream connections only).
+        worker.state = HANDLING
+        timeout = self.request_timeout
+        if timeout is not None and self._pool_stream:
+            with self._pool.lock:
+                deadline = monotonic() + timeout
+                worker.handling = (request, client_address, deadline)
+                if self._pool.next_cut is None or deadline < self._pool.next_cut:
+                    self._pool.next_cut = deadline
+        self.process_request_thread(request, client_address)
+
+    def _pool_cut(self, now):
+        with self._pool.lock:
+            cut = self._pool_cut_locked(now)
+        self._pool_log_cut(cut)
+
+    def _pool_cut_locked(self, now):
+        # With the lock held (by the loop, or a thread waiting for room in
+        # the queue): shut down for reading the connections that have held a
+        # worker past request_timeout.  Under the lock, so that the socket
+        # is still open: a worker unmarks its connection under the lock
+        # before closing it (shutdown_request()).  shutdown() does not
+        # block; it wakes a recv() blocked on the socket (Linux, BSD).
+        # Returns the client addresses cut, to log without the lock.
+        cut = []
+        if self._pool.next_cut is None or self._pool.next_cut > now:
+            return cut
+        next_cut = None
+        for worker in self._pool.workers:
+            handling = worker.handling
+            if handling is None:
+                continue
+            request, client_address, deadline = handling
+            if deadline > now:
+                if next_cut is None or deadline < next_cut:
+                    next_cut = deadline
+                continue
+            worker.handling = None
+            try:
+                request.shutdown(socket.SHUT_RD)
+            except (socket.error, ValueError):
+                continue  # the client is gone already
+            self._pool.timed_out += 1
+            cut.append(client_address)
+        self._pool.next_cut = next_cut
+        return cut
+
+    def _pool_log_cut(self, cut):
+        for client_address in cut:
+            self._client_error(
+                client_address, "held a worker for request_timeout (%gs): "
+                "shut down for reading" % self.request_timeout, None)
 
     def _pool_expire(self, now):
         # In the loop's thread.  Deadlines are in the order connections were
@@ -785,11 +872,11 @@ class ThreadPoolMixIn(LoopMixIn):
                     worker.state = ACCEPTING
                     self._pool_accept(worker)
                 else:
-                    worker.state = HANDLING
-                    self.process_request_thread(*item)
+                    self._pool_handle(worker, *item)
                 item = None
                 with lock:
                     worker.state = BETWEEN
+                    worker.handling = None
                     if queue:
                         item = queue.popleft()
                         if self._pool.accept_waiting:
@@ -844,7 +931,9 @@ class _PoolState(object):
     queue (``released``).  Stream connections that have sent nothing yet:
     parked by a worker and not yet registered by the loop (``parking``),
     watched by the loop (``parked``, by descriptor), their parking times in
-    order (``deadlines``).  And the counts that :meth:`stats` reports.
+    order (``deadlines``).  The earliest ``request_timeout`` deadline of a
+connection a worker handles (``next_cut``; each worker holds its own in
+:attr:`_Worker.handling`).  And the counts that :meth:`stats` reports.
     """
 
     def __init__(self):
@@ -865,6 +954,7 @@ class _PoolState(object):
         self.parking = []
         self.parked = {}
         self.deadlines = collections.deque()
+        self.next_cut = None
         self.open = 0
         self.refused = 0
         self.timed_out = 0
@@ -973,14 +1063,18 @@ ENDED = "ended"
 
 class _Worker(threading.Thread):
     """One pool thread: its :data:`state`, the server it works for, its
-    next item (a request, or :data:`_ACCEPT`) and the lock it waits on while
-    WAITING (held, released by whoever gives it an item)."""
+    next item (a request, or :data:`_ACCEPT`), the connection it handles
+    with its deadline, and the lock it waits on while WAITING (held,
+    released by whoever gives it an item)."""
 
     def __init__(self, server, item, name):
         threading.Thread.__init__(self, name=name)
         self.server = server
         self.item = item
         self.state = STARTING
+        # (request, client_address, request_timeout deadline) while it
+        # handles a stream connection; set and cleared under the pool's lock.
+        self.handling = None
         self.wakeup = threading.Lock()
         self.wakeup.acquire()
 

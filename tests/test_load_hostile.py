@@ -3,15 +3,17 @@
 Six connections that send nothing used to take all six workers of a
 ``ThreadPoolTCPServer``; a well-behaved seventh client got no reply.  Now a
 connection waits for its first byte in the loop's poller, without a worker,
-and the limits ``max_connections``, ``idle_timeout`` and ``handler_timeout``
-bound what silent or slow clients can hold.  Everything is read through
+and the limits ``max_connections``, ``idle_timeout``, ``handler_timeout`` and
+``request_timeout`` bound what silent, slow or trickling clients can hold.  Everything is read through
 ``pool_stats()``.
 """
+import logging
 import socket
+import threading
 import time
 
 from conftest_load import HOST, Command, connect, server_class
-from conftest_serve import TIMEOUT, serving, start, wait_until
+from conftest_serve import TIMEOUT, run_in_thread, serving, start, wait_until
 
 
 def echo(address, payload=b"echo hi\n"):
@@ -207,3 +209,118 @@ def test_without_idle_timeout_a_parked_connection_stays(baseline):
         finally:
             for sock in silent:
                 sock.close()
+
+
+class Trickler(object):
+    """A client that sends one byte of a line that never ends every *every* s.
+
+    Its thread stops by itself when the server closes the connection (or
+    after :data:`TIMEOUT`); :attr:`ended` is how long the server took.
+    """
+
+    def __init__(self, address, every=0.05):
+        self.sock = connect(address)
+        self.every = every
+        self.ended = None
+        self.stop = threading.Event()
+        self.sock.sendall(b"echo ")
+        self.thread = run_in_thread(self.run)
+
+    def run(self):
+        started = time.time()
+        self.sock.settimeout(self.every)
+        while time.time() - started < TIMEOUT and not self.stop.is_set():
+            try:
+                if self.sock.recv(4096) == b"":
+                    break
+            except socket.timeout:
+                pass
+            except socket.error:
+                break
+            try:
+                self.sock.sendall(b"x")
+            except socket.error:
+                break
+        self.ended = time.time() - started
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(TIMEOUT)
+        self.sock.close()
+
+
+class LogLines(logging.Handler):
+    """The ``compatserver`` logger's records, while installed."""
+
+    def __init__(self):
+        logging.Handler.__init__(self, logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+    def __enter__(self):
+        logging.getLogger("compatserver").addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        logging.getLogger("compatserver").removeHandler(self)
+
+
+def test_a_trickling_client_is_cut_at_request_timeout(baseline):
+    # A byte every 50 ms never reaches handler_timeout (0.3 s): only
+    # request_timeout ends it.  The handler's readline() then sees end of
+    # file and returns the partial line; the handler answers it and ends.
+    cls = server_class("pool", record_errors=False, pool_size=1,
+                       handler_timeout=0.3, request_timeout=0.6)
+    with LogLines() as log:
+        with serving(cls((HOST, 0), Untimed), poll_interval=0.05) as server:
+            trickler = Trickler(server.server_address)
+            try:
+                wait_until(lambda: trickler.ended is not None, what="the trickler cut")
+            finally:
+                trickler.close()
+            assert 0.5 <= trickler.ended < TIMEOUT, trickler.ended
+            stats = server.pool_stats()
+            assert (stats["timed_out"], stats["client_errors"]) == (1, 1)
+            # The only worker is free again.
+            assert echo(server.server_address) == b"echo: echo hi\n"
+    assert len(log.lines) == 1, log.lines
+    assert log.lines[0].startswith("client 127.0.0.1:")
+    assert log.lines[0].endswith(": held a worker for request_timeout (0.6s): shut down for reading")
+
+
+def test_request_timeout_is_enforced_while_the_loop_waits_for_room_in_the_queue(baseline):
+    # One worker held by a trickler, one request queued, and the loop blocked
+    # in process_request() with a third: the wait itself cuts the trickler.
+    cls = server_class("pool", pool_size=1, queue_size=1, handler_timeout=5.0,
+                       request_timeout=0.5)
+    with serving(cls((HOST, 0), Untimed), poll_interval=0.05) as server:
+        trickler = Trickler(server.server_address)
+        waiting = []
+        try:
+            wait_until(lambda: server.pool_stats()["workers"] == 1, what="the trickler served")
+            for n in range(2):
+                sock = connect(server.server_address)
+                waiting.append(sock)
+                sock.sendall(b"echo %d\n" % n)
+            for n, sock in enumerate(waiting):
+                assert sock.makefile("rb").readline() == b"echo: echo %d\n" % n
+            wait_until(lambda: trickler.ended is not None, what="the trickler cut")
+            assert server.pool_stats()["timed_out"] == 1
+        finally:
+            trickler.close()
+            for sock in waiting:
+                sock.close()
+
+
+def test_without_request_timeout_a_trickling_client_keeps_its_worker(baseline):
+    cls = server_class("pool", pool_size=1, handler_timeout=0.3, request_timeout=None)
+    with serving(cls((HOST, 0), Untimed), poll_interval=0.05) as server:
+        trickler = Trickler(server.server_address)
+        try:
+            time.sleep(1.0)  # past handler_timeout three times over
+            assert trickler.ended is None
+            assert server.pool_stats()["timed_out"] == 0
+        finally:
+            trickler.close()
