@@ -28,6 +28,8 @@ __all__ = [
     "owner_diff_table",
     "class_presence_table",
     "class_guards",
+    "cpython_url",
+    "changelog",
 ]
 
 
@@ -395,3 +397,161 @@ def class_guards(classes, version, forking=()):
         return "Every class is defined unconditionally on Python %s.\n" % version
     return "Classes that depend on the platform, on Python %s:\n\n%s\n" % (
         version, "\n".join(out))
+
+
+# -- what changed between interpreters -----------------------------------------------
+
+_CPYTHON = "https://github.com/python/cpython/blob/v%s/Lib/%s#L%d"
+
+
+def cpython_url(path, version, first, last=None):
+    """The lines *first*..*last* of a standard-library file of *version* on GitHub.
+
+    *path* is the file as recorded (``.../lib/python3.13/socketserver.py``);
+    a file outside the standard library (the project's own examples) has
+    no such address: ``None``.
+    """
+    if not path or not first:
+        return None
+    parts = path.replace("\\", "/").split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i].startswith("python") and parts[i][6:7].isdigit() and i > 0 \
+                and parts[i - 1] == "lib":
+            rest = "/".join(parts[i + 1:])
+            if not rest or rest.startswith(("site-packages/", "dist-packages/")):
+                return None
+            url = _CPYTHON % (version, rest, first)
+            return url + ("-L%d" % last if last and last != first else "")
+    return None
+
+
+def _names(items):
+    items = [_literal(i) for i in items]
+    if len(items) <= 2:
+        return " and ".join(items)
+    return "%s and %s" % (", ".join(items[:-1]), items[-1])
+
+
+def _source_link(where, version, text="source"):
+    if not where:
+        return ""
+    url = cpython_url(where[0], version, where[1], where[2])
+    if not url:
+        return ""
+    lines = "line %d" % where[1] if where[2] in (None, where[1]) else "lines %d-%d" % (
+        where[1], where[2])
+    return " (`%s, %s <%s>`__)" % (text, lines, url)
+
+
+def _seen(change, every):
+    if not change.scenarios:
+        return ""
+    if set(change.scenarios) >= set(every) and len(every) > 1:
+        return " Every recorded scenario shows it."
+    return " Recorded in the %s flow%s." % (
+        _names(change.scenarios), "s" if len(change.scenarios) > 1 else "")
+
+
+def _change_sentence(change, every):
+    """One entry of the changelog: a sentence or two in reST."""
+    v, v0 = change.version, change.previous
+    kind = change.kind
+    if kind == "step-new":
+        text = "%s now calls %s, new in %s%s." % (
+            _literal(change.caller), _literal(change.subject), v,
+            _source_link(change.where, v))
+    elif kind == "step-now-called":
+        text = "%s now calls %s, which %s has too but did not call there%s." % (
+            _literal(change.caller), _literal(change.subject), v0,
+            _source_link(change.where, v))
+    elif kind == "step-removed":
+        text = "%s is gone: on %s %s called it%s." % (
+            _literal(change.subject), v0, _literal(change.caller),
+            _source_link(change.where, v0, "its source on %s" % v0))
+    elif kind == "step-not-called":
+        text = "%s no longer calls %s, which still exists%s" % (
+            _literal(change.caller), _literal(change.subject), _source_link(change.where, v))
+        if change.callers:
+            text += "; the recorded run calls it from %s instead." % _names(change.callers)
+        elif change.callers == []:
+            text += "; the recorded run does not call it at all."
+        else:
+            text += "."
+    elif kind == "step-owner":
+        text = "%s is supplied by %s instead of %s%s." % (
+            _literal(change.subject), _literal(change.now), _literal(change.was),
+            _source_link(change.where, v))
+    elif kind == "attribute-new":
+        text = "%s gain%s %s, from %s%s." % (
+            _names(change.classes), "" if len(change.classes) > 1 else "s",
+            _literal(change.subject), _literal(change.now), _source_link(change.where, v))
+    elif kind == "attribute-removed":
+        text = "%s lose%s %s, which %s supplied on %s%s." % (
+            _names(change.classes), "" if len(change.classes) > 1 else "s",
+            _literal(change.subject), _literal(change.was), v0,
+            _source_link(change.where, v0, "its source on %s" % v0))
+    elif kind == "attribute-owner":
+        text = "%s: %s now comes from %s, no longer from %s%s." % (
+            _names(change.classes), _literal(change.subject), _literal(change.now),
+            _literal(change.was), _source_link(change.where, v))
+    elif kind == "class-style":
+        many = len(change.classes) > 1
+        text = "%s %s new-style: attribute lookup follows ``__mro__`` (C3 order), and " \
+            "``super()`` and properties work" % (_names(change.classes), "are" if many else "is")
+        if change.was == "classic":
+            text += "; on %s %s classic: looked up depth-first, left to right, with no " \
+                    "``__mro__``" % (v0, "they were" if many else "it was")
+        text += "."
+    elif kind == "class-new":
+        return "The module defines %s%s." % (_literal(change.subject),
+                                             _source_link(change.where, v))
+    else:  # class-removed
+        return "The module no longer defines %s%s." % (
+            _literal(change.subject), _source_link(change.where, v0, "its source on %s" % v0))
+    return text + _seen(change, every)
+
+
+def _behaviour_sentence(probe, before, now, issues, previous):
+    cite = " (%s)" % ", ".join(issues) if issues else ""
+    return ("Measured, %s%s: now \u201c%s\u201d; on %s \u201c%s\u201d "
+            "(:ref:`matrix row <probe-%s>`)." % (
+                probe["title"], cite, _escape(now), previous, _escape(before), probe["id"]))
+
+
+def _escape(text):
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("`", "\\`").replace(
+        "|", "\\|")
+
+
+def changelog(entries, behaviour=None, scenarios=(), heading="-", measured=None):
+    """The changelog page's body: one section per interpreter, newest first.
+
+    *entries* is :func:`analysis.diff.changelog`'s result, *behaviour*
+    :func:`analysis.diff.behaviour_changes`'s, *scenarios* every scenario
+    that was compared (an entry seen in all of them says so instead of
+    naming them).  Each entry is a bullet in prose that links the source
+    lines it is about (on GitHub, at that interpreter's tag) and, for a
+    measured behaviour, its row of the compatibility matrix.  A version
+    with no change says so in one sentence.  *heading* is the section
+    underline character; *measured* says whether probes were compared
+    (default: whether *behaviour* has any).
+    """
+    behaviour = behaviour or {}
+    if measured is None:
+        measured = bool(behaviour)
+    out = []
+    for version, previous, changes in entries:
+        title = "Python %s" % version
+        out.append("%s\n%s\n" % (title, heading * len(title)))
+        bullets = [_change_sentence(c, scenarios) for c in changes]
+        bullets += [_behaviour_sentence(p, before, now, issues, previous)
+                    for p, before, now, issues in behaviour.get(version, ())]
+        if not bullets:
+            out.append("Compared with %s, nothing changed in what was recorded: the flows, the "
+                       "attributes of the servers and handlers%s are the same.\n" % (
+                           previous, ", the module's classes and the measured behaviour"
+                           if measured else " and the module's classes"))
+            continue
+        out.append("Compared with %s:\n" % previous)
+        out.append("\n".join("- " + b for b in bullets) + "\n")
+    return "\n".join(out)

@@ -21,6 +21,7 @@ __all__ = [
     "classes_calling",
     "find_class",
     "find_def",
+    "find_assignment",
     "block_end",
     "statement_range",
     "enclosing_def",
@@ -330,6 +331,25 @@ def find_def(lines, owner, function):
             while first > 1 and lines[first - 2].strip().startswith("@"):
                 first -= 1
             return first, block_end(lines, number)
+    return None
+
+
+def find_assignment(lines, owner, name):
+    """Line of ``name = ...`` directly in class *owner*'s body, or ``None``."""
+    start = find_class(lines, owner.replace(":", ".").rsplit(".", 1)[-1])
+    if start is None:
+        return None
+    end = block_end(lines, start)
+    body = [n for n in range(start + 1, end + 1) if _is_code(lines[n - 1])]
+    if not body:
+        return None
+    indent = _indent(lines[body[0] - 1])
+    pattern = re.compile(r"^\s*%s\s*(?::[^=]*)?=[^=]" % re.escape(name))
+    strings = _in_string(lines)
+    for number in body:
+        if not strings[number - 1] and _indent(lines[number - 1]) == indent \
+                and pattern.match(lines[number - 1]):
+            return number
     return None
 
 

@@ -62,6 +62,7 @@ changed so that a no-change rebuild reads nothing again.
 """
 import importlib.machinery
 import importlib.util
+import json
 import os
 import re
 
@@ -489,6 +490,92 @@ class StdlibClassesDirective(_AnalysisDirective):
             per_version, layout=self.options.get("layout", "ranges")))
 
 
+class ChangelogDirective(_AnalysisDirective):
+    """``.. changelog::``: what changed from each interpreter to the next, in prose.
+
+    Computed from every recorded scenario (``:scenarios:`` to choose;
+    compatserver's own, ``compat-*``, are left out by default), the MROs,
+    the traces (where a step that left a flow is called now), each
+    interpreter's module source (its classes) and, when
+    ``compatserver_probe_dir`` holds them, the compatibility probes (the
+    measured behaviour, linked to its matrix row).  Newest first, one
+    section per interpreter.
+    """
+
+    option_spec = dict(_AnalysisDirective.option_spec, scenarios=_names)
+
+    def build(self):
+        chosen = self.options.get("scenarios") or [
+            name for name in self.store.scenarios() if not name.startswith("compat-")]
+        recorded, sources = {}, {}
+
+        def read(path):
+            if path and path not in sources:
+                try:
+                    sources[path] = self.source(path)
+                except InputError:
+                    sources[path] = None  # a file that is gone: no lines, no link range
+
+        for scenario in chosen:
+            runs = []
+            for version in self.store.versions(scenario, "flow"):
+                _, flow = self.load("flow", scenario, version)
+                mros = trace = None
+                if version in self.store.versions(scenario, "mro"):
+                    _, mros = self.load("mro", scenario, version)
+                if version in self.store.versions(scenario, "trace"):
+                    _, trace = self.load("trace", scenario, version)
+                for step in flow.steps:
+                    read(step.file)
+                for mro in (mros.classes if mros else ()):
+                    for attribute in mro.attributes:
+                        read(attribute.file)
+                runs.append((version, flow, mros, trace))
+            if not runs:
+                raise InputError("no flows recorded for scenario %r" % scenario,
+                                 os.path.join(self.store.root, scenario))
+            recorded[scenario] = runs
+        classes = []
+        for version, _, mros, _ in recorded.get(self.scenario(), ()):
+            if mros is not None:
+                path = self.stdlib_file(mros, version, self.store.path(
+                    self.scenario(), version, "mro"))
+                read(path)
+                if sources.get(path):
+                    classes.append((version, path, source.scan_classes(sources[path])))
+        sources = dict((k, v) for k, v in sources.items() if v is not None)
+        entries = flow_diff.changelog(recorded, classes, sources)
+        reports = self.probe_reports()
+        behaviour = flow_diff.behaviour_changes(reports)
+        return self.parse_text_to_nodes(
+            render_rst.changelog(entries, behaviour, scenarios=chosen, measured=bool(reports)),
+            allow_section_headings=True)
+
+    def probe_reports(self):
+        """``[(version, [probe])]`` from ``compatserver_probe_dir`` (none if it is not set)."""
+        folder = self.config.compatserver_probe_dir
+        if not folder:
+            return []
+        folder = os.path.normpath(os.path.join(str(self.env.srcdir), folder))
+        if not os.path.isdir(folder):
+            return []
+        by_version = {}
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".json"):
+                continue
+            path = os.path.join(folder, name)
+            self.env.note_dependency(path)
+            try:
+                with open(path, encoding="utf-8") as stream:
+                    report = json.load(stream)
+                by_version.setdefault(report["python"], {}).update(
+                    (probe["id"], probe) for probe in report["probes"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise InputError("cannot read probe results: %s" % exc, path)
+        return [(version, sorted(probes.values(), key=lambda p: p.get("order", 0)))
+                for version, probes in by_version.items()]
+
+
 # -- the walkthrough pages -------------------------------------------------------
 
 
@@ -543,6 +630,7 @@ def setup(app):
     app.setup_extension("sphinx.ext.graphviz")
     app.add_config_value("compatserver_trace_dir", "_generated/traces", "env", str)
     app.add_config_value("compatserver_default_scenario", "threading-tcp", "env", str)
+    app.add_config_value("compatserver_probe_dir", "", "env", str)
     app.add_config_value("compatserver_walkthrough_template", "walkthrough/_version.rst.jinja",
                          "env", str)
     app.add_directive("mro", MRODirective)
@@ -552,6 +640,7 @@ def setup(app):
     app.add_directive("owner-diff", OwnerDiffDirective)
     app.add_directive("stdlib-source", StdlibSourceDirective)
     app.add_directive("stdlib-classes", StdlibClassesDirective)
+    app.add_directive("changelog", ChangelogDirective)
     app.connect("builder-inited", _on_builder_inited)
     app.connect("build-finished", _on_build_finished)
     app.add_css_file(_CSS_NAME)

@@ -38,6 +38,7 @@ templates_path = []
 # Recorded inputs, written by .ci/docs.sh before Sphinx runs.
 compatserver_trace_dir = os.path.join(HERE, "_generated", "traces")
 compatdocs_probe_dir = os.path.join(HERE, "_generated", "probes")
+compatserver_probe_dir = compatdocs_probe_dir  # the changelog links measured changes
 # make bench's figures; COMPATDOCS_BENCH_RESULTS points at another run's file.
 compatdocs_bench_results = (os.environ.get("COMPATDOCS_BENCH_RESULTS")
                             or os.path.join(ROOT, "benchmarks", "results.json"))

@@ -538,6 +538,82 @@ def test_callers_come_from_the_recording(fake_lines):
     assert ":lineno-start: 83\n   :emphasize-lines: 1,2,3,4,6\n" in text
 
 
+def test_changelog_prose_links_source_lines_and_matrix_rows():
+    stdlib = "/root/.pyenv/versions/3.12.1/lib/python3.12/socketserver.py"
+    old = "/root/.pyenv/versions/2.7.18/lib/python2.7/SocketServer.py"
+    assert render_rst.cpython_url(stdlib, "3.12.1", 10, 12) == (
+        "https://github.com/python/cpython/blob/v3.12.1/Lib/socketserver.py#L10-L12")
+    assert render_rst.cpython_url(old, "2.7.18", 146, 146) == (
+        "https://github.com/python/cpython/blob/v2.7.18/Lib/SocketServer.py#L146")
+    assert render_rst.cpython_url(FAKE_SOURCE, "3.12.1", 1) is None
+    Change = flow_diff.Change
+    entries = [
+        ("3.13.0", "3.12.1", []),
+        ("3.12.1", "2.7.18", [
+            Change("3.12.1", "2.7.18", "step-removed", "_eintr_retry",
+                   caller="BaseServer.serve_forever", scenarios=["a", "b"],
+                   where=(old, 146, 153)),
+            Change("3.12.1", "2.7.18", "step-not-called", "ForkingMixIn.collect_children",
+                   was="ForkingMixIn", caller="ForkingMixIn.process_request",
+                   callers=["ForkingMixIn.server_close", "ForkingMixIn.service_actions"],
+                   scenarios=["a"], where=(stdlib, 556, 589)),
+            Change("3.12.1", "2.7.18", "attribute-owner", "server_close", was="TCPServer",
+                   now="ThreadingMixIn", classes=["ThreadingTCPServer"], scenarios=["a"]),
+        ]),
+    ]
+    probe = {"id": "threads_kept", "title": "Threads kept by ``ThreadingTCPServer``"}
+    text = render_rst.changelog(entries, {"3.12.1": [(probe, "0 kept", "1 kept",
+                                                      ["bpo-37193"])]}, scenarios=["a", "b"])
+    assert text == (
+        "Python 3.13.0\n-------------\n\n"
+        "Compared with 3.12.1, nothing changed in what was recorded: the flows, the attributes "
+        "of the servers and handlers, the module's classes and the measured behaviour are the "
+        "same.\n\n"
+        "Python 3.12.1\n-------------\n\n"
+        "Compared with 2.7.18:\n\n"
+        "- ``_eintr_retry`` is gone: on 2.7.18 ``BaseServer.serve_forever`` called it (`its "
+        "source on 2.7.18, lines 146-153 <https://github.com/python/cpython/blob/v2.7.18/Lib/"
+        "SocketServer.py#L146-L153>`__). Every recorded scenario shows it.\n"
+        "- ``ForkingMixIn.process_request`` no longer calls ``ForkingMixIn.collect_children``, "
+        "which still exists (`source, lines 556-589 <https://github.com/python/cpython/blob/"
+        "v3.12.1/Lib/socketserver.py#L556-L589>`__); the recorded run calls it from "
+        "``ForkingMixIn.server_close`` and ``ForkingMixIn.service_actions`` instead. Recorded "
+        "in the ``a`` flow.\n"
+        "- ``ThreadingTCPServer``: ``server_close`` now comes from ``ThreadingMixIn``, no longer "
+        "from ``TCPServer``. Recorded in the ``a`` flow.\n"
+        "- Measured, Threads kept by ``ThreadingTCPServer`` (bpo-37193): now \u201c1 kept\u201d; "
+        "on 2.7.18 \u201c0 kept\u201d (:ref:`matrix row <probe-threads_kept>`).\n")
+    # Without probes the page does not claim the measured behaviour is the same.
+    assert "measured" not in render_rst.changelog(entries[:1])
+
+
+def test_changelog_directive_builds_from_the_recordings(tmp_path):
+    SphinxTestApp = _sphinx()
+    from pathlib import Path
+    srcdir = tmp_path / "root"
+    shutil.copytree(ROOT, str(srcdir))
+    _write_traces(str(srcdir))
+    shutil.rmtree(os.path.join(str(srcdir), "_traces", "broken"))
+    for name in ("bad.rst", "other.rst"):
+        os.remove(os.path.join(str(srcdir), name))
+    with io.open(os.path.join(str(srcdir), "index.rst"), "w", encoding="utf-8") as f:
+        f.write(u"Changes\n=======\n\n.. changelog::\n")
+    warning = io.StringIO()
+    app = SphinxTestApp("html", srcdir=Path(str(srcdir)), status=io.StringIO(), warning=warning)
+    try:
+        app.build()
+        html = _html(app, "index.html")
+    finally:
+        app.cleanup()
+    assert warning.getvalue() == ""
+    assert '<h2>Python 3.12.1' in html and "Compared with 2.7.18:" in html
+    # The fixture's 2.7 flow waits through _eintr_retry, which the fake source still
+    # defines: it left the flow, it is not gone.
+    assert "no longer calls <code" in html and "_eintr_retry</span></code>, which still " \
+        "exists" in html
+    assert "is supplied by <code" in html  # finish_request: TCPServer on 2.7, BaseServer after
+
+
 def test_lexer_for():
     assert source.lexer_for("2.7.18") == "python2"
     assert source.lexer_for("3.13.0") == "python3"
