@@ -20,6 +20,21 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 cd "$root"
+# tox 3 hands its commands neither HOME nor PYENV_ROOT, and pyenv and its
+# shims need one of them to find the interpreters: run from `make test`'s docs
+# check, this script saw 2 interpreters of 9, recorded those only and wrote
+# a stamp that the next `make docs` did not match, so it recorded all nine
+# again.  Find them the same way wherever this runs.
+if [ -z "${HOME:-}" ]; then
+    HOME=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6)
+    export HOME
+fi
+if [ -z "${PYENV_ROOT:-}" ] && command -v pyenv >/dev/null 2>&1; then
+    pyenv_root=$(dirname "$(dirname "$(readlink -f "$(command -v pyenv)")")")
+    if [ -d "$pyenv_root/versions" ]; then
+        export PYENV_ROOT="$pyenv_root"
+    fi
+fi
 . "$here/interpreters.sh"
 
 generate_only=0; force=0
@@ -94,8 +109,13 @@ newest="$root/.tox/${envs##*$'\n'}/bin/python"
 
 # The stamp: a digest of each file the recordings depend on, and the
 # interpreters they ran under.  Kept as a listing, so a re-recording can say why.
+# Not the modules that only read recordings (the renderers, the page generator,
+# the Sphinx extension): the recording side never imports them
+# (tests/test_architecture_py3.py), so editing a page's wording rebuilds the
+# site without recording again.
 inputs_listing() {
-    find analysis compatserver -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum
+    find analysis compatserver -name '*.py' -type f ! -path 'analysis/render_*.py' \
+        ! -path analysis/sphinxext.py ! -path analysis/pages.py | LC_ALL=C sort | xargs sha256sum
     sha256sum docs/_tools/probes.py .ci/docs.sh
     for p in $pythons; do echo "$p $("$p" -c 'import platform; print(platform.python_version())')"; done
 }
