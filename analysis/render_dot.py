@@ -184,7 +184,9 @@ def classes_dot(classes, name="classes", highlight=()):
     ``MixIn``) are drawn as notes; classes in *highlight* bold.
     """
     known = set(cls for cls, _, _ in classes)
-    out = [_header(name, "LR", ", ranksep=0.5")]
+    # Ten-odd classes five deep: a smaller font and tight ranks keep the
+    # picture within a 900 px column at its natural size.
+    out = [_header(name, "LR", ", ranksep=0.22"), "  node [fontsize=10];\n"]
     mixins = []
     for cls, bases, guard in classes:
         attrs = []
@@ -215,8 +217,10 @@ def classes_dot(classes, name="classes", highlight=()):
     if any(guard for _, _, guard in classes):
         rows.append('<tr><td border="1" style="dashed">Class</td><td align="left">defined '
                     'only if its guard holds (hover for it)</td></tr>')
-    out.append('  legend [shape=plaintext, style="", fontsize=10, label=<<table border="0" '
-               'cellborder="1" cellspacing="0" cellpadding="3">%s</table>>];\n' % "".join(rows))
+    # The legend is the graph's label, under the drawing: as a node it would
+    # sit in a rank of its own and widen the picture by its width.
+    out.append('  labelloc=b; fontsize=10; label=<<table border="0" cellborder="1" '
+               'cellspacing="0" cellpadding="3">%s</table>>;\n' % "".join(rows))
     out.append("}\n")
     return "".join(out)
 
@@ -244,160 +248,190 @@ def _hop_legend(steps):
     return "starts a thread (hop)"
 
 
-def callflow_dot(flow, name="callflow"):
-    """The steps of *flow*: numbered, one lane per thread, the hop dashed.
+def _lane_label(thread, role):
+    return ("child process: %s" if role == "child" else role + " thread: %s") % thread
 
-    Each node is ``N. Owner.method``; its tooltip adds ``file:line`` and the
-    docstring's first line.  An edge goes from each step to the steps it calls; the edge into
-    the first step of a new thread is the thread hop.
+
+def callflow_dot(flow, name="callflow", href=None):
+    """The steps of *flow*: one table per thread, stacked, the hop drawn between them.
+
+    Each thread's steps are the rows of one table (its *lane*), in call
+    order, indented by call depth: a row is called by the nearest row above
+    it that is one level further out.  Lanes are stacked top to bottom in
+    the order their threads first ran, so the diagram stays as narrow as
+    its longest row, and the thread hop (a dashed arrow from the step that
+    started the thread to the thread's first step) is visible in place.
+    Each row's tooltip adds ``file:line`` and the docstring's first line;
+    with *href* (a format with one ``%d``, the step number) each row links
+    to that step's description.
     """
     steps = flow.steps
     threads = _threads(steps)
     callers = step_callers(steps)
-    out = [_header(name, "TB", ", compound=true")]
+    lane_of = dict((thread, lane) for lane, (thread, _) in enumerate(threads))
+    out = [_header(name, "TB", ", ranksep=0.5")]
     for lane, (thread, role) in enumerate(threads):
+        mine = [s for s in steps if s.thread == thread]
+        top = min(s.depth for s in mine)
+        rows = ['<tr><td align="left" bgcolor="%s"><font color="#ffffff"><b>%s</b></font>'
+                "</td></tr>" % (ROLE_LINES[role], _html(_lane_label(thread, role)))]
+        for step in mine:
+            where = "%s:%s" % (step.file.replace("\\", "/").rsplit("/", 1)[-1], step.line)
+            tooltip = "%s (%s)%s" % (step.qualname, where, ": " + step.note if step.note else "")
+            link = ' href="%s" target="_top"' % _html(href % step.index) if href else ""
+            indent = "&#160;" * (4 * (step.depth - top))
+            mark = "&#9492; " if step.depth > top else ""
+            rows.append('<tr><td align="left" port="s%d"%s tooltip="%s">%s%s%d. %s</td></tr>' % (
+                step.index, link, _html(tooltip).replace('"', "&quot;"), indent, mark,
+                step.index, _html(step.qualname)))
         out.append(
-            "  subgraph cluster_%d {\n    label=%s; style=filled; fillcolor=%s; "
-            'color="%s"; labeljust=l;\n' % (
-                lane, quote(("child process: %s" if role == "child" else role + " thread: %s")
-                        % thread), quote(ROLE_COLOURS[role]),
-                ROLE_LINES[role],
-            )
-        )
-        for step in steps:
-            if step.thread == thread:
-                where = "%s:%s" % (step.file.replace("\\", "/").rsplit("/", 1)[-1], step.line)
-                out.append("    s%d [label=%s, tooltip=%s];\n" % (
-                    step.index,
-                    quote("%d. %s" % (step.index, step.qualname)),
-                    quote("%s (%s)%s" % (step.qualname, where,
-                                         ": " + step.note if step.note else "")),
-                ))
-        out.append("  }\n")
+            '  lane%d [shape=plaintext, style="", label=<<table border="1" cellborder="0" '
+            'cellspacing="0" cellpadding="4" color="%s" bgcolor="%s">%s</table>>];\n'
+            % (lane, ROLE_LINES[role], ROLE_COLOURS[role], "".join(rows)))
+    for first, second in zip(range(len(threads)), range(1, len(threads))):
+        out.append("  lane%d -> lane%d [style=invis];\n" % (first, second))
     for i, step in enumerate(steps):
-        caller = callers[i]
-        if caller is None:
-            # A second entry in the same thread (serve_forever after the
-            # constructor) goes below the previous one's calls, not beside them.
-            previous = [s for s in steps[:i] if s.thread == step.thread]
-            if previous:
-                out.append("  s%d -> s%d [style=invis];\n" % (previous[-1].index, step.index))
-            continue
-        if step.hop:
+        if step.hop and callers[i] is not None:
+            starter = steps[callers[i]]
             out.append(
-                '  s%d -> s%d [style=dashed, color="%s", fontcolor="%s", penwidth=1.5, '
-                'label=%s];\n' % (
-                    steps[caller].index, step.index, _HOP_COLOUR, _HOP_COLOUR,
+                '  lane%d:s%d:e -> lane%d:s%d:e [style=dashed, color="%s", fontcolor="%s", '
+                "penwidth=1.5, label=%s];\n" % (
+                    lane_of[starter.thread], starter.index, lane_of[step.thread], step.index,
+                    _HOP_COLOUR, _HOP_COLOUR,
                     quote("fork: the child\nprocess runs this" if step.role == "child"
-                          else "thread hop:\nnew thread runs this"),
-                )
-            )
-        else:
-            out.append("  s%d -> s%d;\n" % (steps[caller].index, step.index))
+                          else "thread hop:\nnew thread runs this")))
     if steps:
         out.append(_legend(
             set(role for _, role in threads),
-            [("&#8594;", "calls"), ('<font color="%s">- - &#8594;</font>' % _HOP_COLOUR,
-                                     _hop_legend(steps))],
+            [("&#9492; N.", "called by the nearest row above, one level out"),
+             ('<font color="%s">- - &#8594;</font>' % _HOP_COLOUR, _hop_legend(steps))],
         ))
+        out.append("  lane%d -> legend [style=invis];\n" % (len(threads) - 1))
     out.append("}\n")
     return "".join(out)
 
 
-def sequence_dot(flow, name="sequence", caller="your code"):
-    """A sequence diagram of *flow*: lifelines per owner class, time downwards.
+def _activations(steps, callers):
+    """``{step position: last row position}`` of each call's activation bar.
 
-    A left margin names each row's step (``N. Owner.method()``, in its
-    thread's colour); column 0 is *caller* (the code that started the flow),
-    then one column per owner class in order of first appearance.  Row
-    ``r`` is step ``r``: an arrow from the caller's lifeline to the owner's,
-    labelled with the step number only, so labels never cover arrows.  A
-    call's activation bar runs on its owner's lifeline from its row down to
-    the last step nested in it, coloured by its thread, so the worker
-    thread's part of the run stands out.  The thread hop is a dashed arrow.
+    A call is active from its own row down to the last step that descends
+    from it in its own thread; a call that starts a thread or forks is
+    active down to that start only (``process_request`` returns once
+    ``Thread.start()`` has), not until the new thread's work ends.  An entry
+    (a step nothing recorded called, such as ``serve_forever``) stays active
+    until the next entry of its thread, or to the end of the flow: the loop
+    is still running when the flow reaches its target.
     """
-    steps = flow.steps
-    callers = step_callers(steps)
-    owners = [caller]
-    for step in steps:
-        owner = step.owner or step.qualname.rpartition(".")[0] or step.module or "?"
-        if owner not in owners:
-            owners.append(owner)
-    column = {}
-    for step in steps:
-        column[step.index] = owners.index(
-            step.owner or step.qualname.rpartition(".")[0] or step.module or "?")
-    rows = len(steps) + 1  # row 0 holds the heads
-    # A step's activation ends at the last step that descends from it.
     end = {}
     for i in range(len(steps) - 1, -1, -1):
         end.setdefault(i, i)
-        if callers[i] is not None:
-            end[callers[i]] = max(end.get(callers[i], callers[i]), end[i])
-    # active[(col, row)] -> role of the innermost call active there
-    active = {}
+        caller = callers[i]
+        if caller is not None:
+            reach = i if steps[i].hop else end[i]
+            end[caller] = max(end.get(caller, caller), reach)
     for i, step in enumerate(steps):
+        if callers[i] is None:
+            later = [j for j in range(i + 1, len(steps))
+                     if callers[j] is None and steps[j].thread == step.thread]
+            end[i] = max(end[i], later[0] - 1 if later else len(steps) - 1)
+    return end
+
+
+def sequence_dot(flow, name="sequence", caller="your code", objects=None):
+    """A sequence diagram of *flow*: a lifeline per object and thread, time downwards.
+
+    *objects* maps an owner class (short name) to the object its methods
+    run on (``{"TCPServer": "server", "BaseServer": "server", ...}``); a
+    class not in it is its own lifeline, a module function its module's.
+    Each object gets one lifeline per thread it runs in, so a bar keeps one
+    colour: the server's main-thread lifeline shows ``serve_forever()``
+    running on while the worker thread's lifeline serves the request.
+    A left margin names each row's step (``N. Owner.method()``, in its
+    thread's colour); column 0 is *caller* (the code that started the
+    flow).  Row ``r`` is step ``r``: an arrow from the caller's lifeline to
+    the callee's, unlabelled (the margin names it); a call on the same
+    lifeline is a short loop.  A call's activation bar runs down its
+    lifeline as :func:`_activations` says.  The thread hop is a dashed
+    arrow.
+    """
+    objects = objects or {}
+    steps = flow.steps
+    callers = step_callers(steps)
+    lifelines = [(caller, _role(steps[0].role) if steps else "main")]
+    column = {}
+    for i, step in enumerate(steps):
+        owner = step.owner or step.qualname.rpartition(".")[0] or step.module or "?"
+        key = (objects.get(short_name(owner), short_name(owner)) if step.owner
+               else step.module or owner, _role(step.role))
+        if key not in lifelines:
+            lifelines.append(key)
+        column[i] = lifelines.index(key)
+    threads_of = {}
+    for label, role in lifelines[1:]:
+        threads_of.setdefault(label, set()).add(role)
+    rows = len(steps) + 1  # row 0 holds the heads
+    end = _activations(steps, callers)
+    active = set()
+    for i in range(len(steps)):
         for row in range(i + 1, end[i] + 2):
-            active[(column[step.index], row)] = _role(step.role)
-    first_role = _role(steps[0].role) if steps else "main"
+            active.add((column[i], row))
     for row in range(1, rows):
-        active.setdefault((0, row), first_role)
-    out = [_header(name, "TB", ", ranksep=0.32, nodesep=0.5, splines=false, forcelabels=true")]
+        active.add((0, row))
+    out = [_header(name, "TB", ", ranksep=0.3, nodesep=0.12, splines=false")]
     out.append('  node [shape=point, width=0.02, height=0.02, label=""];\n')
-    for col, owner in enumerate(owners):
+    for col, (label, role) in enumerate(lifelines):
+        text = label if col == 0 or len(threads_of[label]) == 1 else "%s\n(%s)" % (
+            label, "child" if role == "child" else role)
         out.append(
-            '  h%d [shape=box, style="rounded,filled", fillcolor="#f4f4f4", width=0, '
+            '  h%d [shape=box, style="rounded,filled", fillcolor=%s, width=0, '
             "height=0.3, label=%s, tooltip=%s];\n" % (
-                col, quote(short_name(owner)), quote(owner))
-        )
+                col, quote(ROLE_COLOURS[role] if col else "#f4f4f4"), quote(text),
+                quote("%s, %s" % (label, "child process" if role == "child"
+                                  else role + " thread"))))
     out.append('  m0 [shape=plaintext, label="step", fontcolor="#555555"];\n')
     for i, step in enumerate(steps):
-        out.append("  m%d [shape=plaintext, height=0.2, label=%s, fontcolor=%s];\n" % (
-            i + 1, quote("%d. %s()" % (step.index, step.qualname)),
+        out.append("  m%d [shape=plaintext, height=0.2, fontsize=9, label=%s, fontcolor=%s];\n" % (
+            i + 1, quote("%d. %s" % (step.index, step.qualname)),
             quote(_HOP_COLOUR if step.hop else ROLE_LINES[_role(step.role)])))
     for row in range(rows):
-        cells = ["h%d" % c if row == 0 else "c%d_%d" % (c, row) for c in range(len(owners))]
+        cells = ["h%d" % c if row == 0 else "c%d_%d" % (c, row) for c in range(len(lifelines))]
         out.append("  { rank=same; m%d; %s }\n" % (row, "; ".join(cells)))
     out.append("  %s [style=invis];\n" % " -> ".join(
-        ["m0"] + ["h%d" % c for c in range(len(owners))]))
+        ["m0"] + ["h%d" % c for c in range(len(lifelines))]))
     for row in range(rows - 1):
         out.append("  m%d -> m%d [style=invis, weight=100];\n" % (row, row + 1))
-    for col in range(len(owners)):
+    for col, (_, role) in enumerate(lifelines):
         for row in range(rows):
             here = "h%d" % col if row == 0 else "c%d_%d" % (col, row)
             below = "c%d_%d" % (col, row + 1) if row + 1 < rows else "f%d" % col
-            role = active.get((col, row + 1)) if row + 1 < rows else None
-            if role and row > 0 and (col, row) in active:
+            if row > 0 and (col, row) in active and (col, row + 1) in active:
                 style = 'penwidth=7, color="%s"' % ROLE_LINES[role]
             else:
                 style = 'style=dashed, color="#aaaaaa"'
             out.append("  %s -> %s [arrowhead=none, weight=100, %s];\n" % (here, below, style))
     for i, step in enumerate(steps):
         row = i + 1
-        source = column[steps[callers[i]].index] if callers[i] is not None else 0
-        target = column[step.index]
-        label = quote(str(step.index))
+        source = column[callers[i]] if callers[i] is not None else 0
+        target = column[i]
         if step.hop:
-            attrs = 'style=dashed, color="%s", fontcolor="%s"' % (_HOP_COLOUR, _HOP_COLOUR)
-            label = quote("%d  %s" % (
-                step.index, "fork" if step.role == "child" else "new thread"))
+            attrs = 'style=dashed, penwidth=1.5, color="%s"' % _HOP_COLOUR
         else:
-            colour = ROLE_LINES[_role(step.role)]
-            attrs = 'color="%s", fontcolor="%s"' % (colour, colour)
+            attrs = 'color="%s"' % ROLE_LINES[_role(step.role)]
         if source == target:
-            # A call to the same class: a short loop on its own lifeline.
-            out.append("  c%d_%d:e -> c%d_%d:e [constraint=false, xlabel=%s, %s];\n" % (
-                source, row, target, row, label, attrs))
+            out.append("  c%d_%d:e -> c%d_%d:e [constraint=false, %s];\n" % (
+                source, row, target, row, attrs))
         else:
-            out.append("  c%d_%d -> c%d_%d [constraint=false, xlabel=%s, %s];\n" % (
-                source, row, target, row, label, attrs))
-    for col in range(len(owners)):
+            out.append("  c%d_%d -> c%d_%d [constraint=false, %s];\n" % (
+                source, row, target, row, attrs))
+    for col in range(len(lifelines)):
         out.append('  f%d [shape=point, width=0.02, style=invis];\n' % col)
     if steps:
         out.append(_legend(
             set(_role(s.role) for s in steps),
-            [("&#9646;", "bar: the call is running (colour: its thread)"),
+            [("&#9646;", "a call running"),
              ('<font color="%s">- - &#8594;</font>' % _HOP_COLOUR, _hop_legend(steps))],
         ))
+        # Below the margin, not beside the lifelines: the width is the column's.
+        out.append("  m%d -> legend [style=invis];\n" % (rows - 1))
     out.append("}\n")
     return "".join(out)

@@ -120,6 +120,12 @@ class _AnalysisDirective(SphinxDirective):
         python = self.options.get("python")
         if not python:
             raise InputError("the :python: option is required (e.g. :python: 3.12)")
+        if python == "newest":  # the narrative walkthrough: the newest recorded
+            recorded = self.store.versions(self.scenario(), "mro")
+            if not recorded:
+                raise InputError("no interpreter recorded for scenario %r" % self.scenario(),
+                                 os.path.join(self.store.root, self.scenario()))
+            return recorded[-1]
         return python
 
     def load(self, kind, scenario=None, python=None):
@@ -297,6 +303,29 @@ _CUT_OPTIONS = {"from": directives.unchanged, "to": directives.unchanged,
                 "until": directives.unchanged}
 
 
+def step_anchor(scenario, number):
+    """The HTML id of step *number* of *scenario*'s flow on a page (``step-tcp-5``)."""
+    return "step-%s-%s" % (scenario, number)
+
+
+def _anchor_steps(nodes, scenario, document):
+    """Give each step's rubric (``N. Owner.name``) its :func:`step_anchor` id.
+
+    The call-flow diagram's rows link there (``:link-steps:``); an id
+    already on the page (the same step shown twice) is not given again.
+    """
+    from docutils import nodes as docutils_nodes
+
+    for node in nodes:
+        for rubric in node.findall(docutils_nodes.rubric):
+            match = re.match(r"^(\d+)\. ", rubric.astext())
+            if match:
+                anchor = step_anchor(scenario, match.group(1))
+                if anchor not in document.ids:
+                    rubric["ids"].append(anchor)
+                    document.ids[anchor] = rubric
+
+
 class CallFlowDirective(_AnalysisDirective):
     """``.. callflow:: SCENARIO``: the flow diagram and each step's source."""
 
@@ -304,6 +333,7 @@ class CallFlowDirective(_AnalysisDirective):
     has_content = True
     option_spec = dict(_AnalysisDirective.option_spec,
                        view=_views(("diagram", "steps")), **_CUT_OPTIONS)
+    option_spec["link-steps"] = directives.flag
 
     def scenario(self):
         return self.arguments[0] if self.arguments else _AnalysisDirective.scenario(self)
@@ -319,7 +349,12 @@ class CallFlowDirective(_AnalysisDirective):
             caption = self.options.get("caption") or (
                 "Call flow of ``%s`` on Python %s, %s to %s: numbered in call order, "
                 "one lane per thread." % (self.scenario(), version, flow.start, flow.target))
-            result.append(self.graph(render_dot.callflow_dot(flow, name="callflow"), caption,
+            href = None
+            if "link-steps" in self.options:  # the steps are on this page (step_anchor)
+                page = self.env.current_document.docname.rpartition("/")[2]
+                href = "%s.html#%s" % (page, step_anchor(self.scenario(), "%d"))
+            result.append(self.graph(render_dot.callflow_dot(flow, name="callflow", href=href),
+                                     caption,
                                      "call flow of %s on Python %s" % (self.scenario(), version)))
         if "steps" in views:
             sources = {}
@@ -343,9 +378,11 @@ class CallFlowDirective(_AnalysisDirective):
                         if attribute.shadows:
                             key = (model.short_name(attribute.owner), attribute.name)
                             shadows.setdefault(key, attribute.shadows)
-            result.extend(self.rst(render_rst.flow_steps(
+            nodes = self.rst(render_rst.flow_steps(
                 flow, sources, version, explanations=explanations, shadows=shadows,
-                is_c_function=is_c_function)))
+                is_c_function=is_c_function))
+            _anchor_steps(nodes, self.scenario(), self.state.document)
+            result.extend(nodes)
         return result
 
 
@@ -361,10 +398,22 @@ class SequenceDirective(_AnalysisDirective):
         flow = _cut(flow, self.options, path)
         version = flow.python["version"]
         caption = self.options.get("caption") or (
-            "Sequence diagram of ``%s`` on Python %s: a lifeline per class that owns a step, "
-            "time running down; bars show a call running, coloured by its thread."
+            "Sequence diagram of ``%s`` on Python %s: a lifeline per object and thread "
+            "(the server's methods run on one object, whichever class defines them), "
+            "time running down; a bar is a call running, coloured by its thread."
             % (self.scenario(), version))
-        return [self.graph(render_dot.sequence_dot(flow, name="sequence"), caption,
+        objects = {}
+        try:
+            _, mros = self.load("mro")
+        except InputError:
+            mros = None  # without the MROs each class is its own lifeline
+        if mros is not None and len(mros.classes) >= 2:
+            for label, mro in (("server", mros.classes[0]), ("handler", mros.classes[1])):
+                for cls in mro.mro:
+                    if not cls.endswith(".object"):
+                        objects.setdefault(model.short_name(cls), label)
+        return [self.graph(render_dot.sequence_dot(flow, name="sequence", objects=objects),
+                           caption,
                            "sequence diagram of %s on Python %s" % (self.scenario(), version))]
 
 
@@ -488,6 +537,99 @@ class StdlibClassesDirective(_AnalysisDirective):
                              os.path.join(self.store.root, scenario))
         return self.rst(render_rst.class_presence_table(
             per_version, layout=self.options.get("layout", "ranges")))
+
+
+class VersionNotesDirective(_AnalysisDirective):
+    """``.. version-notes::``: how the other interpreters differ, computed.
+
+    The narrative walkthrough teaches the newest interpreter recorded;
+    this directive says, where a step or a name is taught, what differs on
+    every other interpreter of the scenario (:mod:`analysis.notes`):
+    ``:module:`` (the module's name), ``:lookup:`` (classic lookup where the classes
+    are old-style), ``:owners: names`` (who supplies them in ``:class:``, the scenario's
+    server class by default), ``:flow:`` (the steps of the recorded flow,
+    cut with ``:from:`` / ``:until:``) and ``:source: Owner.function`` (where
+    that definition's source changed).  Nothing differs: nothing is shown.
+    """
+
+    option_spec = dict(_AnalysisDirective.option_spec,
+                       owners=_names, flow=directives.flag, module=directives.flag,
+                       lookup=directives.flag, source=directives.unchanged, **_CUT_OPTIONS)
+    option_spec["class"] = directives.unchanged
+
+    def versions(self, kind):
+        scenario = self.scenario()
+        found = self.store.versions(scenario, kind)
+        if not found:
+            raise InputError("no %s recorded for scenario %r" % (kind, scenario),
+                             os.path.join(self.store.root, scenario))
+        return found
+
+    def mro_sets(self):
+        scenario = self.scenario()
+        return [(v,) + self.load("mro", scenario, v) for v in self.versions("mro")]
+
+    def stdlib_lines(self, mro_sets):
+        return dict((version, self.source(self.stdlib_file(mros, version, path)))
+                    for version, path, mros in mro_sets)
+
+    def build(self):
+        from analysis import notes
+
+        found = []
+        mro_sets = self.mro_sets()
+        if "module" in self.options:
+            found += notes.module_notes([(version, mros.classes[0].cls.rpartition(".")[0])
+                                         for version, _, mros in mro_sets])
+        if "lookup" in self.options:
+            per_version = []
+            for version, path, mros in mro_sets:
+                mro = (self.find_class(mros, self.options["class"], path)
+                       if self.options.get("class") else mros.classes[0])
+                per_version.append((version, render_dot.short_name(mro.cls), mro.new_style, [
+                    render_dot.short_name(c) for c in mro.mro if not c.endswith(".object")]))
+            found += notes.lookup_notes(per_version)
+        if "owners" in self.options:
+            per_version = []
+            for version, path, mros in mro_sets:
+                mro = (self.find_class(mros, self.options["class"], path)
+                       if self.options.get("class") else mros.classes[0])
+                per_version.append((version, dict(
+                    (a.name, render_dot.short_name(a.owner)) for a in mro.attributes)))
+            found += notes.owner_notes(per_version, self.options["owners"])
+        if "flow" in self.options:
+            scenario = self.scenario()
+            flows = [self.load("flow", scenario, v)[1] for v in self.versions("flow")]
+            try:
+                rows = flow_diff.diff(flows)
+            except flow_diff.DiffError as exc:
+                raise InputError(str(exc), os.path.join(self.store.root, scenario))
+            lines = self.stdlib_lines(mro_sets)
+
+            def defined(version, qualname):
+                owner, _, function = qualname.rpartition(".")
+                return source.find_def(lines.get(version, []), owner, function) is not None
+
+            found += notes.flow_notes(rows, defined, self.options.get("from"),
+                                      self.options.get("until"))
+        if self.options.get("source"):
+            owner, _, function = self.options["source"].rpartition(".")
+            lines = self.stdlib_lines(mro_sets)
+            per_version = []
+            for version, _, _ in mro_sets:
+                span = source.find_def(lines[version], owner, function)
+                per_version.append((version, lines[version][span[0] - 1:span[1]]
+                                    if span else None))
+            found += notes.source_notes(per_version)
+        text = notes.render(found)
+        if not text:
+            return []
+        from docutils import nodes as docutils_nodes
+
+        container = docutils_nodes.container(classes=["compatserver-version-notes"])
+        container.extend(self.rst(text))
+        return [container]
+
 
 
 class ChangelogDirective(_AnalysisDirective):
@@ -641,6 +783,7 @@ def setup(app):
     app.add_directive("stdlib-source", StdlibSourceDirective)
     app.add_directive("stdlib-classes", StdlibClassesDirective)
     app.add_directive("changelog", ChangelogDirective)
+    app.add_directive("version-notes", VersionNotesDirective)
     app.connect("builder-inited", _on_builder_inited)
     app.connect("build-finished", _on_build_finished)
     app.add_css_file(_CSS_NAME)

@@ -161,71 +161,93 @@ def test_mro_order_dot_numbers_the_lookup_order_and_lists_owned_names():
 
 
 def test_callflow_dot_exact():
-    assert render_dot.callflow_dot(small_flow()) == (
+    assert render_dot.callflow_dot(small_flow(), href="flow.html#step-%d") == (
         'digraph "callflow" {\n'
         "  rankdir=TB;\n"
         '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35, '
-        "compound=true];\n"
+        "ranksep=0.5];\n"
         '  node [fontname="Helvetica", fontsize=11, shape=box, style="rounded,filled", '
         'fillcolor="#ffffff", color="#555555", height=0.3];\n'
         '  edge [fontname="Helvetica", fontsize=11, color="#555555", arrowsize=0.7];\n'
-        "  subgraph cluster_0 {\n"
-        '    label="main thread: MainThread"; style=filled; fillcolor="#dbe8f7"; '
-        'color="#4a7ab8"; labeljust=l;\n'
-        '    s1 [label="1. BaseServer.serve_forever", '
-        'tooltip="BaseServer.serve_forever (socketserver.py:18)"];\n'
-        '    s2 [label="2. ThreadingMixIn.process_request", '
-        'tooltip="ThreadingMixIn.process_request (socketserver.py:55)"];\n'
-        "  }\n"
-        "  subgraph cluster_1 {\n"
-        '    label="worker thread: Thread-2 (process_request_thread)"; style=filled; '
-        'fillcolor="#fbdcbc"; color="#d9822b"; labeljust=l;\n'
-        '    s3 [label="3. ThreadingMixIn.process_request_thread", '
-        'tooltip="ThreadingMixIn.process_request_thread (socketserver.py:59): '
-        'Same as \\"process_request\\" but as a thread."];\n'
-        "  }\n"
-        "  s1 -> s2;\n"
-        '  s2 -> s3 [style=dashed, color="#c0392b", fontcolor="#c0392b", penwidth=1.5, '
-        'label="thread hop:\\nnew thread runs this"];\n'
+        '  lane0 [shape=plaintext, style="", label=<<table border="1" cellborder="0" '
+        'cellspacing="0" cellpadding="4" color="#4a7ab8" bgcolor="#dbe8f7">'
+        '<tr><td align="left" bgcolor="#4a7ab8"><font color="#ffffff">'
+        "<b>main thread: MainThread</b></font></td></tr>"
+        '<tr><td align="left" port="s1" href="flow.html#step-1" target="_top" '
+        'tooltip="BaseServer.serve_forever (socketserver.py:18)">1. BaseServer.serve_forever'
+        "</td></tr>"
+        '<tr><td align="left" port="s2" href="flow.html#step-2" target="_top" '
+        'tooltip="ThreadingMixIn.process_request (socketserver.py:55)">'
+        "&#160;&#160;&#160;&#160;&#9492; 2. ThreadingMixIn.process_request</td></tr>"
+        "</table>>];\n"
+        '  lane1 [shape=plaintext, style="", label=<<table border="1" cellborder="0" '
+        'cellspacing="0" cellpadding="4" color="#d9822b" bgcolor="#fbdcbc">'
+        '<tr><td align="left" bgcolor="#d9822b"><font color="#ffffff">'
+        "<b>worker thread: Thread-2 (process_request_thread)</b></font></td></tr>"
+        '<tr><td align="left" port="s3" href="flow.html#step-3" target="_top" '
+        'tooltip="ThreadingMixIn.process_request_thread (socketserver.py:59): Same as '
+        '&quot;process_request&quot; but as a thread.">'
+        "3. ThreadingMixIn.process_request_thread</td></tr></table>>];\n"
+        "  lane0 -> lane1 [style=invis];\n"
+        '  lane0:s2:e -> lane1:s3:e [style=dashed, color="#c0392b", fontcolor="#c0392b", '
+        'penwidth=1.5, label="thread hop:\\nnew thread runs this"];\n'
         '  legend [shape=plaintext, fontsize=10, label=<<table border="0" cellborder="1" '
         'cellspacing="0" cellpadding="3"><tr><td colspan="2"><b>legend</b></td></tr>'
         '<tr><td bgcolor="#dbe8f7" width="18"> </td><td align="left">main thread</td></tr>'
         '<tr><td bgcolor="#fbdcbc" width="18"> </td><td align="left">worker thread</td></tr>'
-        '<tr><td>&#8594;</td><td align="left">calls</td></tr>'
+        '<tr><td>&#9492; N.</td><td align="left">called by the nearest row above, one level '
+        "out</td></tr>"
         '<tr><td><font color="#c0392b">- - &#8594;</font></td>'
         '<td align="left">starts a thread (hop)</td></tr></table>>];\n'
+        "  lane1 -> legend [style=invis];\n"
         "}\n"
     )
+    # Without href the rows link nowhere.
+    assert "href" not in render_dot.callflow_dot(small_flow())
 
 
 def test_sequence_dot_lifelines_messages_and_activations():
-    dot = render_dot.sequence_dot(small_flow())
-    # One lifeline head per owner, the caller first, in order of appearance, after the
-    # margin that names each row's step.
+    objects = {"BaseServer": "server", "ThreadingMixIn": "server"}
+    dot = render_dot.sequence_dot(small_flow(), objects=objects)
+    # One lifeline per object and thread, the caller first, in order of appearance,
+    # after the margin that names each row's step.
     assert '  h0 [shape=box, style="rounded,filled", fillcolor="#f4f4f4", width=0, ' \
-           'height=0.3, label="your code", tooltip="your code"];\n' in dot
-    assert 'label="BaseServer", tooltip="socketserver.BaseServer"' in dot
-    assert 'label="ThreadingMixIn", tooltip="socketserver.ThreadingMixIn"' in dot
+           'height=0.3, label="your code", tooltip="your code, main thread"];\n' in dot
+    assert 'label="server\\n(main)", tooltip="server, main thread"' in dot
+    assert 'label="server\\n(worker)", tooltip="server, worker thread"' in dot
     assert "  m0 -> h0 -> h1 -> h2 [style=invis];\n" in dot
-    assert ('  m1 [shape=plaintext, height=0.2, label="1. BaseServer.serve_forever()", '
-            'fontcolor="#4a7ab8"];\n') in dot
-    assert ('  m3 [shape=plaintext, height=0.2, label="3. '
-            'ThreadingMixIn.process_request_thread()", fontcolor="#c0392b"];\n') in dot
+    assert ('  m1 [shape=plaintext, height=0.2, fontsize=9, '
+            'label="1. BaseServer.serve_forever", fontcolor="#4a7ab8"];\n') in dot
+    assert ('  m3 [shape=plaintext, height=0.2, fontsize=9, label="3. '
+            'ThreadingMixIn.process_request_thread", fontcolor="#c0392b"];\n') in dot
     assert "  { rank=same; m2; c0_2; c1_2; c2_2 }\n" in dot
-    # Row r is step r: caller -> BaseServer, BaseServer -> ThreadingMixIn, then the hop
-    # as a dashed loop on ThreadingMixIn's lifeline; arrows carry the step number.
-    assert '  c0_1 -> c1_1 [constraint=false, xlabel="1", color="#4a7ab8", ' \
-           'fontcolor="#4a7ab8"];\n' in dot
-    assert '  c1_2 -> c2_2 [constraint=false, xlabel="2", color="#4a7ab8", ' \
-           'fontcolor="#4a7ab8"];\n' in dot
-    assert '  c2_3:e -> c2_3:e [constraint=false, xlabel="3  new thread", style=dashed, ' \
-           'color="#c0392b", fontcolor="#c0392b"];\n' in dot
-    # Activation bars: BaseServer's call spans rows 1-3 in the main thread's colour; the
-    # worker's bar on ThreadingMixIn is orange.
-    assert '  c1_1 -> c1_2 [arrowhead=none, weight=100, penwidth=7, color="#4a7ab8"];\n' in dot
-    assert '  c2_3 -> f2 [arrowhead=none, weight=100, style=dashed, color="#aaaaaa"];\n' in dot
-    assert '  c2_2 -> c2_3 [arrowhead=none, weight=100, penwidth=7, color="#d9822b"];\n' in dot
+    # Row r is step r: caller -> server, a call on the server's own lifeline is an
+    # unlabelled loop, the hop goes to the server's worker-thread lifeline.
+    assert '  c0_1 -> c1_1 [constraint=false, color="#4a7ab8"];\n' in dot
+    assert '  c1_2:e -> c1_2:e [constraint=false, color="#4a7ab8"];\n' in dot
+    assert ('  c1_3 -> c2_3 [constraint=false, style=dashed, penwidth=1.5, '
+            'color="#c0392b"];\n') in dot
+    assert "xlabel" not in dot
+    # The main thread's bar keeps running (serve_forever loops on) in its own colour;
+    # the worker's lifeline is idle until the hop.
+    assert '  c1_2 -> c1_3 [arrowhead=none, weight=100, penwidth=7, color="#4a7ab8"];\n' in dot
+    assert '  c2_2 -> c2_3 [arrowhead=none, weight=100, style=dashed, color="#aaaaaa"];\n' in dot
+    assert "#d9822b\"];\n  c1" not in dot
     assert "worker thread" in dot and "starts a thread (hop)" in dot
+    # Without objects, each owner class is its own lifeline.
+    plain = render_dot.sequence_dot(small_flow())
+    assert 'label="BaseServer", tooltip="BaseServer, main thread"' in plain
+
+
+def test_activations_end_a_thread_start_at_the_start_and_keep_the_loop_running():
+    steps = flow().steps
+    callers = flows.step_callers(steps)
+    end = render_dot._activations(steps, callers)
+    # Entries: the constructor (0) lasts until serve_forever (2) starts; serve_forever
+    # lasts to the end of the flow.  process_request (5) ends at the hop (6), not at
+    # the end of the worker's work (8).
+    assert end[0] == 1 and end[2] == len(steps) - 1
+    assert end[5] == 6 and end[6] == 8
 
 
 def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
@@ -235,11 +257,12 @@ def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
     steps[2].role, steps[2].thread = "child", "child-4242"
     forked = model.Flow(scenario="forking-tcp", python=_python("3.12.1"), steps=steps)
     dot = render_dot.callflow_dot(forked)
-    assert 'label="child process: child-4242"' in dot
+    assert '<b>child process: child-4242</b>' in dot
     assert '<td align="left">child process</td>' in dot
     assert 'label="fork: the child\\nprocess runs this"];' in dot
     assert ">forks a child process (hop)<" in dot and "starts a thread" not in dot
-    assert 'xlabel="3  fork"' in render_dot.sequence_dot(forked)
+    assert 'label="server\\n(child)"' in render_dot.sequence_dot(
+        forked, objects={"BaseServer": "server", "ForkingMixIn": "server"})
     text = render_rst.flow_steps(forked, {FAKE_SOURCE: fake_lines}, "3.12.1")
     assert ("it is the first call recorded in a child process (``child-4242``), forked by "
             "step 2.") in text
