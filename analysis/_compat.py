@@ -170,3 +170,26 @@ def six_file():
         return None
     path = os.path.splitext(os.path.abspath(six.__file__))[0] + ".py"
     return path if os.path.isfile(path) else None
+
+
+# A code object with other constants: analysis.trace's "instrument" backend
+# makes its wrappers' code this way.  3.8 added code.replace(); below it the
+# constructor, whose arguments differ on 2.7 (no kwonlyargcount).
+if hasattr(compile("0", "<x>", "eval"), "replace"):  # 3.8+
+
+    def code_with_consts(code, consts):
+        return code.replace(co_consts=tuple(consts))
+
+else:
+
+    def code_with_consts(code, consts):
+        import types
+
+        kwonly = [] if PY2 else [code.co_kwonlyargcount]
+        return types.CodeType(*(
+            [code.co_argcount] + kwonly + [
+                code.co_nlocals, code.co_stacksize, code.co_flags, code.co_code, tuple(consts),
+                code.co_names, code.co_varnames, code.co_filename, code.co_name, code.co_firstlineno,
+                code.co_lnotab, code.co_freevars, code.co_cellvars,
+            ]
+        ))

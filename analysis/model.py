@@ -91,8 +91,8 @@ def write_if_changed(path, text):
 
 #: Thread roles, in the order a flow meets them.
 ROLES = ("main", "server", "worker", "client", "child")
-#: The hooks a :class:`Trace` can have been recorded with.
-TRACERS = ("sys.monitoring", "sys.settrace", "sys.setprofile")
+#: The backends a :class:`Trace` can have been recorded with (analysis.trace).
+TRACERS = ("sys.monitoring", "sys.settrace", "sys.setprofile", "instrument")
 ATTRIBUTE_KINDS = ("method", "classmethod", "staticmethod", "property", "attribute")
 #: How an override relates to the attribute it shadows (``None``: not an override).
 OVERRIDES = ("extends", "replaces", None)

@@ -8,10 +8,14 @@ import time
 import pytest
 
 from analysis import trace as trace_module
+from analysis import _trace_owners as owners
+from analysis import _trace_tree as tree
+from analysis.model import Call, Hop, Thread
 from analysis.trace import Tracer, TracerError, available_tracers
 
 HERE = __name__  # the module filter that records this file's code
 TRACERS = list(available_tracers())
+HOOKS = [kind for kind in TRACERS if kind != "instrument"]  # the backends that decide per code object
 
 
 class Base(object):
@@ -64,7 +68,10 @@ def no_hooks_left():
 def record(kind, func, *args):
     tracer = Tracer([HERE], tracer=kind)
     with tracer:
-        func(*args)
+        # Looked up now: "instrument" wraps the module's functions at start(),
+        # and a reference taken before it calls the original (see
+        # test_instrument_sees_what_exists_at_start).
+        globals()[func.__name__](*args)
     return tracer.trace("sample")
 
 
@@ -93,8 +100,8 @@ def test_owner_is_the_class_that_supplies_the_method(kind):
     assert trace.disabled is None
 
 
-def test_default_tracer_is_the_cheapest_hook():
-    expected = "sys.monitoring" if hasattr(sys, "monitoring") else "sys.settrace"
+def test_default_tracer_is_the_cheapest_backend():
+    expected = "sys.monitoring" if hasattr(sys, "monitoring") else "instrument"
     assert trace_module.DEFAULT_TRACER == expected == TRACERS[0]
     assert record(None, run_sample).tracer == expected
 
@@ -117,13 +124,20 @@ def test_trace_is_detached_plain_data(kind):
     walk(data)
 
 
-def test_module_filter_prefix_and_exclusion():
-    from analysis import examples
+@pytest.mark.parametrize("kind", TRACERS)
+def test_module_filter_prefix_and_exclusion(kind):
+    from analysis import model
 
-    tracer = Tracer(["analysis"])  # a package covers its modules
+    tracer = Tracer(["analysis"], tracer=kind)  # a package covers its modules
     with tracer:
-        examples.UpperStreamHandler.handle.__doc__  # attribute access: no call
+        model.python_info()  # analysis.model: inside the package
         run_sample()  # this test module: outside the filter
+    # The tracer's own modules (analysis.trace, analysis._trace.*) ran all
+    # along, in start() and stop(): never recorded.
+    assert [(c.module, c.qualname) for c in tracer.trace("x").calls] == [("analysis.model", "python_info")]
+    tracer = Tracer(["analysis.mod"], tracer=kind)  # a prefix is a whole dotted name
+    with tracer:
+        model.python_info()
     assert tracer.trace("x").calls == []
     with pytest.raises(ValueError):
         Tracer([])
@@ -154,7 +168,10 @@ def test_previous_hooks_are_restored(kind):
         sys.setprofile(None)
         threading.settrace(old_thread_hooks[0])
         threading.setprofile(old_thread_hooks[1])
-    assert len(tracer.trace("x").calls) == 5
+    # "instrument" also records the previous hooks, functions of this module
+    # that the interpreter calls; the hook backends do not trace inside hooks.
+    calls = [c for c in tracer.trace("x").calls if not c.function.startswith("previous_")]
+    assert len(calls) == 5
 
 
 @pytest.mark.skipif(not hasattr(sys, "monitoring"), reason="sys.monitoring is 3.12+")
@@ -366,18 +383,18 @@ def _make_functions(count):
     return [namespace["concurrent_%d" % i] for i in range(count)]
 
 
-@pytest.mark.parametrize("kind", TRACERS)
+@pytest.mark.parametrize("kind", HOOKS)  # "instrument" decides everything at start()
 def test_codes_met_at_once_in_many_threads_keep_their_names(kind, monkeypatch):
     # Deciding about a new code takes a while (the module's classes are
     # searched); a slow decision makes threads meet new codes at once, and
     # each call must still be recorded as the function it ran.
-    original = trace_module._static_owner
+    original = owners.static_owner
 
     def slow_static_owner(*args):
         time.sleep(0.002)
         return original(*args)
 
-    monkeypatch.setattr(trace_module, "_static_owner", slow_static_owner)
+    monkeypatch.setattr(owners, "static_owner", slow_static_owner)
     functions = _make_functions(8)
     barrier = threading.Event()
 
@@ -397,3 +414,186 @@ def test_codes_met_at_once_in_many_threads_keep_their_names(kind, monkeypatch):
     names = dict((t.id, t.name) for t in trace.threads)
     recorded = sorted((names[c.thread], c.function) for c in trace.calls if c.function.startswith("concurrent_"))
     assert recorded == sorted((f.__name__, f.__name__) for f in functions)
+
+
+class Accessors(object):
+    @staticmethod
+    def static():
+        return 1
+
+    @classmethod
+    def klass(cls):
+        return cls.static()
+
+    @property
+    def value(self):
+        return self.klass()
+
+
+class MoreAccessors(Accessors):
+    pass
+
+
+def use_accessors():
+    return MoreAccessors().value
+
+
+def _codes():
+    # The code object of every function and accessor of this module.
+    found = [(name, value.__code__) for name, value in sorted(globals().items()) if type(value) is type(_codes)]
+    for cls in (Base, Child, Lender, Borrower, Accessors, MoreAccessors):
+        for name, value in sorted(vars(cls).items()):
+            value = getattr(value, "__func__", getattr(value, "fget", value))
+            if type(value) is type(_codes):
+                found.append((cls.__name__ + "." + name, value.__code__))
+    return found
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_accessors_are_owned_by_the_class_that_holds_them(kind):
+    trace = record(kind, use_accessors)
+    assert [(c.qualname, c.depth, c.parent) for c in trace.calls] == [
+        ("use_accessors", 0, None),
+        ("Accessors.value", 1, 0),
+        ("Accessors.klass", 2, 1),
+        ("Accessors.static", 3, 2),
+    ]
+
+
+def test_instrument_puts_every_original_back():
+    if "instrument" not in TRACERS:
+        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    before = _codes()
+    tracer = Tracer([HERE], tracer="instrument")
+    with tracer:
+        during = _codes()
+        use_accessors()
+    assert _codes() == before
+    changed = set(name for (name, code), (_, now) in zip(before, during) if now is not code)
+    assert changed >= set(["run_sample", "use_accessors", "Base.method", "Accessors.static", "Accessors.klass",
+                           "Accessors.value"])
+    assert "generator" not in changed  # generators are never recorded
+    assert [c.qualname for c in tracer.trace("x").calls] == [
+        "_codes", "use_accessors", "Accessors.value", "Accessors.klass", "Accessors.static"
+    ]
+
+
+def test_instrument_sees_the_functions_that_exist_at_start():
+    # A function made after start() runs its own code: the hooks see its
+    # calls, "instrument" does not.  Hence the default falls back to a hook
+    # when a recorded module is not imported at start().
+    seen = {}
+    for kind in TRACERS:
+        tracer = Tracer([HERE], tracer=kind)
+        with tracer:
+            later = _make_functions(1)[0]
+            later()
+        seen[kind] = [c.function for c in tracer.trace("x").calls]
+    for kind in HOOKS:
+        assert seen[kind] == ["_make_functions", "concurrent_0"]
+    assert seen["instrument"] == ["_make_functions"]
+    hook = "sys.monitoring" if hasattr(sys, "monitoring") else "sys.settrace"
+    for modules in ([HERE, "a_module_not_imported_yet"], [HERE, "__main__"]):  # __main__: a script that runs
+        default = Tracer(modules)
+        with default:
+            pass
+        assert default.trace("x").tracer == hook
+    assert record(None, run_sample).tracer == TRACERS[0]
+
+
+class NamelessThread(threading.Thread):
+    """A thread whose name cannot be read: the tracer reads it at the thread's first recorded call."""
+
+    @property
+    def name(self):
+        if threading.current_thread() is self:
+            raise RuntimeError("no name")
+        return "nameless"
+
+    @name.setter
+    def name(self, value):
+        pass
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_failing_first_call_in_a_thread_switches_the_tracer_off(kind):
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        thread = NamelessThread(target=worker, args=([],))
+        thread.start()
+        thread.join(10)
+        globals()["run_sample"]()  # not recorded: the tracer is off
+    trace = tracer.trace("x")
+    assert trace.disabled == "tracer callback raised RuntimeError: no name; recording stopped"
+    assert trace.calls == []
+
+
+# -- the tree, rebuilt from hand-made records: no tracing -----------------------
+
+
+class _Info(object):
+    def __init__(self, function):
+        self.function = function
+        self.qualname = function
+        self.module = HERE
+        self.file = "/src/m.py"
+        self.line = 1
+
+
+INFOS = [_Info("serve"), _Info("handle"), _Info("finish")]
+OWNED = ("Server", HERE, "")
+FREE = (None, None, "")
+
+
+def test_tree_parents_come_from_anchors_and_threads_from_start_points():
+    raw = tree.raw_calls([
+        # frame, anchor, thread, info, owner, caller code, caller offset
+        100, None, 0, 0, OWNED, None, None,   # 0 serve
+        200, 100, 0, 1, FREE, None, None,     # 1 handle, called by serve
+        300, 200, 0, 2, FREE, None, None,     # 2 finish, called by handle
+        200, 100, 0, 1, FREE, None, None,     # 3 handle again: frame 200 reused after 1 returned
+        400, None, 1, 2, FREE, None, None,    # 4 the worker's first call
+    ])
+    threads = [
+        tree.ThreadEntry(0, "MainThread", "main", None, None),
+        tree.ThreadEntry(1, "Thread-1", None, tree.StartPoint(4, 200), None),  # started by the call in frame 200
+        tree.ThreadEntry(2, "client", None, None, None),
+    ]
+    calls, records, hops = tree.build(raw, INFOS, threads, {"client": "client"})
+    assert [(c.id, c.qualname, c.parent, c.depth, c.thread) for c in calls] == [
+        (0, "Server.serve", None, 0, 0),
+        (1, "handle", 0, 1, 0),
+        (2, "finish", 1, 2, 0),
+        (3, "handle", 0, 1, 0),
+        (4, "finish", None, 0, 1),
+    ]
+    assert calls[3].spawned_threads == [1]  # the latest call in frame 200 when the thread started
+    assert records == [
+        Thread(id=0, name="MainThread", role="main"),
+        Thread(id=1, name="Thread-1", role="worker", started_by=3),
+        Thread(id=2, name="client", role="client"),
+    ]
+    assert hops == [Hop(from_call=3, thread=1, first_call=4)]
+
+
+def test_tree_in_a_forked_child_numbers_its_own_calls_apart():
+    raw = tree.raw_calls([
+        100, None, 0, 0, OWNED, None, None,   # 0 the parent's serve, before the fork
+        200, 100, tree.CHILD_BASE + 1, 1, FREE, None, None,   # 1 the child's handle
+    ])
+    threads = [
+        tree.ThreadEntry(0, "MainThread", "main", None, None),
+        tree.ThreadEntry(tree.CHILD_BASE + 1, "child-1", "child", tree.StartPoint(1, 100), 42),
+    ]
+    calls, records, hops = tree.build(raw, INFOS, threads[1:], {}, first=1, split=1)
+    assert [(c.id, c.parent, c.depth) for c in calls] == [(tree.CHILD_BASE + 1, 0, 1)]
+    assert records == [Thread(id=tree.CHILD_BASE + 1, name="child-1", role="child", started_by=0, pid=42)]
+    assert hops == []  # the parent records a fork's hop when it merges
+
+
+def test_raw_records_are_named():
+    record = tree.raw_calls([1, 2, 3, 4, OWNED, None, None])[0]
+    assert (record.frame, record.anchor, record.thread, record.info, record.owner) == (1, 2, 3, 4, OWNED)
+    assert record == tree.RawCall(1, 2, 3, 4, OWNED, None, None)
+    with pytest.raises(TypeError):
+        tree.RawCall(1, 2, 3, 4, OWNED, None, None, nonsense=1)

@@ -1,0 +1,149 @@
+"""The state of one recorded run, shared by the hook backends and the fork follower."""
+import os
+import sys
+import threading
+
+from analysis import _trace_owners as owners
+from analysis._trace_tree import CHILD_BASE, FIELDS, StartPoint, ThreadEntry
+
+_getframe = sys._getframe
+
+#: Never recorded: the tracer's own code runs while it is on.
+OWN_MODULE = "analysis.trace"
+OWN_PREFIX = "analysis._trace_"
+
+
+class Recording(object):
+    """What one run has recorded so far, and the decisions it made.
+
+    The hot paths append :data:`~analysis._trace_tree.FIELDS` values per
+    call to ``raw`` (see "The hot path" in :mod:`analysis.trace`); a call's
+    id is its position there.
+    """
+
+    def __init__(self, modules):
+        self.exact = frozenset(modules)
+        self.prefixes = tuple(m + "." for m in modules)
+        # id(code) -> CodeInfo, or owners.SKIP for code outside the filter.
+        # Keyed by id(), not by the code object: a code object's hash is not
+        # cached and hashes its bytecode, names and constants on every
+        # lookup (a fifth of the tracer's cost on 3.13, measured with
+        # callgrind).  ``codes`` keeps every code seen alive, so no id is reused.
+        self.cache = {}
+        self.codes = []
+        self.infos = []
+        # id(code) of the frames a call's anchor may be: the recorded codes
+        # for the hooks, the wrappers' code for ``instrument``.
+        self.recorded = set()
+        # Flat, not a tuple per call: a tuple that outlives the callback is
+        # one more object for the garbage collector to find and traverse (a
+        # tenth of the cost per call on 3.13, measured with callgrind);
+        # extend() with a temporary tuple frees it at once, and is atomic.
+        self.raw = []
+        self.threads = []  # ThreadEntry, in order of their first recorded call
+        # Per thread: .thread_id, set at its first recorded call.  A
+        # thread-local, not a dict by thread ident: idents are reused as soon
+        # as a thread ends, and a new thread must get a new record.
+        self.local = threading.local()
+        # threading.Thread -> its StartPoint, until its first recorded call.
+        # The object, not its id(): an id is reused once a finished Thread is
+        # collected.
+        self.pending_starts = {}
+        self.lock = threading.Lock()
+        self.active = False
+        self.disabled = None  # why the tracer switched itself off, or None
+        self.in_child = False
+        self.split = None  # in a forked child: where the child's own calls begin
+
+    def wanted(self, module):
+        """True when code of *module* (a ``__name__``) is recorded."""
+        if module is None or module == OWN_MODULE or module.startswith(OWN_PREFIX):
+            return False
+        return module in self.exact or module.startswith(self.prefixes)
+
+    def add_info(self, module, code, owner):
+        """The CodeInfo of *code*, made once (under the lock: its index is its place in ``infos``)."""
+        first_arg = code.co_varnames[0] if code.co_argcount else None
+        with self.lock:
+            info = self.cache.get(id(code))
+            if info is None:
+                info = owners.CodeInfo(module, code, first_arg, len(self.infos), owner)
+                self.infos.append(info)
+                self.codes.append(code)
+                self.cache[id(code)] = info
+        return info
+
+    def classify(self, code, frame):
+        """The CodeInfo of the code a hook met for the first time, or SKIP."""
+        module = frame.f_globals.get("__name__")
+        if owners.skipped_code(code) or not self.wanted(module):
+            with self.lock:
+                self.cache[id(code)] = owners.SKIP
+                self.codes.append(code)
+            return owners.SKIP
+        first_arg = code.co_varnames[0] if code.co_argcount else None
+        info = self.add_info(module, code, owners.static_owner(frame.f_globals, code, first_arg))
+        self.recorded.add(id(code))
+        return info
+
+    def fail(self, exc):
+        """Note why recording stopped (the first reason only)."""
+        if self.disabled is None:
+            self.disabled = "tracer callback raised %s: %s; recording stopped" % (type(exc).__name__, exc)
+        self.active = False
+
+    # -- threads ----------------------------------------------------------
+
+    def register_thread(self, name, role, start):
+        """Add the calling thread's entry; *role* None: decided when the tree is built."""
+        thread_id = len(self.threads)
+        if self.in_child:
+            thread_id = CHILD_BASE + thread_id  # renumbered when the parent merges
+        self.threads.append(ThreadEntry(thread_id, name, role, start, os.getpid() if self.in_child else None))
+        self.local.thread_id = thread_id
+        return thread_id
+
+    def first_call(self, frame, info, owner):
+        """Register the calling thread and record its first call, in *frame*.
+
+        Nothing above it in this thread is a recorded call (it would have
+        registered the thread), so it has no parent, and the anchor is not
+        looked for: that walk would make frame objects for the thread's
+        bootstrap frames, on every request of a thread-per-request server.
+        """
+        local = self.local
+        if getattr(local, "registering", False):
+            # A recorded function called by the lines below (a Thread
+            # subclass's name property, __hash__ or __eq__ of a recorded
+            # module, under "instrument"): not a call of the run.
+            return
+        current = threading.current_thread()
+        local.registering = True
+        try:
+            name = current.name
+            start = self.pending_starts.pop(current, None)
+        finally:
+            local.registering = False
+        with self.lock:
+            thread_id = self.register_thread(name, None, start)
+        caller = frame.f_back
+        if caller is None:
+            self.raw.extend((id(frame), None, thread_id, info.index, owner, None, None))
+        else:
+            self.raw.extend((id(frame), None, thread_id, info.index, owner, caller.f_code, caller.f_lasti))
+
+    def anchor(self, frame):
+        """The id of the nearest frame from *frame* up whose code is recorded, or None."""
+        recorded = self.recorded
+        while frame is not None:
+            if id(frame.f_code) in recorded:
+                return id(frame)
+            frame = frame.f_back
+        return None
+
+    def start_point(self, frame):
+        """Where a thread or process started by *frame* hangs in the call tree, or None."""
+        anchor = self.anchor(frame)
+        if anchor is None:
+            return None
+        return StartPoint(len(self.raw) // FIELDS, anchor)

@@ -1,0 +1,168 @@
+"""The call tree, rebuilt after the run by a pure function over named records.
+
+The hot paths append :data:`FIELDS` plain values per call to a flat list
+(see "The hot path" in :mod:`analysis.trace`); :func:`raw_calls` reads that
+list back as :class:`RawCall` records, and :func:`build` turns them into
+the model's ``Call``, ``Thread`` and ``Hop`` records.  Nothing here reads
+a frame or the interpreter's state, so it is tested on hand-made records.
+
+Parents without return events: a record holds the id of its own frame and
+of its *anchor*, the nearest calling frame whose call is recorded; the
+parent of a call is the latest call recorded in the anchor's frame.  That is
+exact: the anchor is alive while the call starts, so no other frame can have
+had its id since the anchor's own call was recorded.
+"""
+import os
+
+from analysis import _compat
+from analysis.model import Call, Hop, Thread
+
+#: Ids of a forked child's calls and threads before the parent renumbers them.
+CHILD_BASE = 1000000000
+
+
+class _Named(object):
+    __slots__ = ()
+
+    def __init__(self, *values, **named):
+        for name, value in zip(self.__slots__, values):
+            setattr(self, name, value)
+        for name in self.__slots__[len(values):]:
+            setattr(self, name, named.pop(name))
+        if named:
+            raise TypeError("%s() got unknown fields: %s" % (type(self).__name__, ", ".join(sorted(named))))
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __ne__(self, other):  # Python 2 does not derive != from ==
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % (n, getattr(self, n)) for n in self.__slots__))
+
+
+class RawCall(_Named):
+    """One call as the hot path saw it.
+
+    ``frame``: id of the call's frame; ``anchor``: id of the nearest calling
+    frame whose call is recorded, or None; ``thread``: thread id; ``info``:
+    index of its CodeInfo; ``owner``: ``(owner, owner_module, doc)``;
+    ``caller_code`` / ``caller_offset``: the call site, or None.
+    """
+
+    __slots__ = ("frame", "anchor", "thread", "info", "owner", "caller_code", "caller_offset")
+
+
+#: How many values the hot path appends per call: RawCall's fields, in order.
+FIELDS = len(RawCall.__slots__)
+
+
+class StartPoint(_Named):
+    """Where a thread or process started: before call number ``position``, by the call in frame ``anchor``."""
+
+    __slots__ = ("position", "anchor")
+
+
+class ThreadEntry(_Named):
+    """A thread met during the run, in order of its first recorded call.
+
+    ``role`` None: decided by :func:`build`; ``start``: a StartPoint or None;
+    ``pid``: set in a forked child only.
+    """
+
+    __slots__ = ("id", "name", "role", "start", "pid")
+
+
+def raw_calls(values):
+    """The flat values the hot path appended, as RawCall records."""
+    stream = iter(values)
+    return [RawCall(*chunk) for chunk in zip(*[stream] * FIELDS)]
+
+
+def build(records, infos, threads, roles, first=0, split=None, spawned=None):
+    """Turn RawCall *records* into ``(calls, threads, hops)`` of the model.
+
+    *infos*: the CodeInfo list the records index.  *threads*: ThreadEntry
+    records.  *roles*: ``{thread name: role}`` for threads without one;
+    otherwise a thread started by a recorded call is ``"worker"``, any
+    other ``"server"``.  Every record is read (a call's parent may come
+    before *first*) and Call records are made from position *first* on.
+    *split*: in a forked child, where the child's own calls begin (their ids
+    are offset by CHILD_BASE).  *spawned*: ``{call id: [thread ids]}`` to add
+    (forked children merged by the parent).
+    """
+    starts = sorted((t.start.position, t.start.anchor, t.id) for t in threads if t.start is not None)
+    started = {}  # thread id -> the call id that started it
+    spawned = dict((k, list(v)) for k, v in (spawned or {}).items())
+    last = {}  # frame id -> (call id, depth) of the latest call in that frame
+    first_call = {}  # thread id -> its first call id
+    resolved = []
+    index = 0
+
+    def resolve_starts(upto):
+        # A start point is resolved when the records before it have been read.
+        i = index
+        while i < len(starts) and (upto is None or starts[i][0] <= upto):
+            _, anchor, thread_id = starts[i]
+            i += 1
+            hit = last.get(anchor)
+            if hit is not None:
+                started[thread_id] = hit[0]
+                spawned.setdefault(hit[0], []).append(thread_id)
+        return i
+
+    for position, record in enumerate(records):
+        index = resolve_starts(position)
+        call_id = position if split is None or position < split else CHILD_BASE + position
+        hit = last.get(record.anchor)
+        parent, depth = (None, 0) if hit is None else (hit[0], hit[1] + 1)
+        last[record.frame] = (call_id, depth)
+        first_call.setdefault(record.thread, call_id)
+        if position >= first:
+            resolved.append((call_id, parent, depth, record))
+    resolve_starts(None)
+    tables = {}
+    calls = []
+    for call_id, parent, depth, record in resolved:
+        info = infos[record.info]
+        name, owner_module, doc = record.owner
+        code = record.caller_code
+        if code is None:
+            call_file = call_line = None
+        else:
+            table = tables.get(id(code))
+            if table is None:
+                table = tables[id(code)] = (_compat.line_table(code), os.path.abspath(code.co_filename))
+            call_file, call_line = table[1], _compat.line_at(table[0], record.caller_offset)
+        calls.append(
+            Call(
+                id=call_id,
+                parent=parent,
+                depth=depth,
+                thread=record.thread,
+                function=info.function,
+                owner=name,
+                owner_module=owner_module,
+                qualname=name + "." + info.function if name else info.qualname,
+                module=info.module,
+                file=info.file,
+                line=info.line,
+                call_file=call_file,
+                call_line=call_line,
+                spawned_threads=list(spawned.get(call_id, ())),
+                doc=doc,
+            )
+        )
+    records_out, hops = [], []
+    for entry in threads:
+        by = started.get(entry.id)
+        role = entry.role
+        if role is None:
+            role = roles.get(entry.name) or ("worker" if by is not None else "server")
+        records_out.append(Thread._from_values(entry.id, entry.name, role, by, entry.pid))
+        if by is not None and role != "child":  # the parent records a fork's hop
+            hops.append(Hop._from_values(by, entry.id, first_call.get(entry.id)))
+    return calls, records_out, hops
