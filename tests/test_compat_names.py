@@ -107,11 +107,23 @@ def test_super_and_properties_work_in_server_subclasses(cls):
 def test_super_works_in_handler_subclasses():
     class Handler(compatserver.StreamRequestHandler):
         def setup(self):
-            super(Handler, self).setup()
+            super(Handler, self).setup()  # the base's setup() makes rfile and wfile
             self.was_setup = True
+
+        def handle(self):
+            self.wfile.write(self.rfile.readline().upper())
 
     assert Handler.setup is not compatserver.StreamRequestHandler.setup
     assert issubclass(Handler, object)
+    here, there = socket.socketpair()
+    try:
+        there.sendall(b"ping\n")
+        handler = Handler(here, ("peer", 0), None)  # runs setup(), handle(), finish()
+        assert handler.was_setup
+        assert there.recv(100) == b"PING\n"
+    finally:
+        here.close()
+        there.close()
 
 
 @pytest.mark.parametrize("cls", SERVERS, ids=lambda c: c.__name__)
