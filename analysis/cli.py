@@ -14,6 +14,8 @@
     python -m analysis flow SCRIPT.py [ARGS...] [--server CLASS] [--to NAME] [--json]
     python -m analysis record SCRIPT.py [ARGS...] --out DIR [--server CLASS]
     python -m analysis versions SCRIPT.py [ARGS...] --out DIR [--server CLASS]
+    python -m analysis walkthrough SCRIPT.py [ARGS...] --out DIR [--server CLASS] [--to NAME]
+    python -m analysis walkthrough DIR/NAME/X.Y.Z.flow.json --out DIR   (a recording)
 
 Where a SCENARIO goes, a script (a path ending in ``.py``, or any file)
 runs as ``__main__`` with ``ARGS`` as its ``sys.argv[1:]``, traced (see
@@ -337,6 +339,57 @@ def cmd_record(args):
     return 0
 
 
+# -- walkthrough -----------------------------------------------------------------
+
+
+def _recorded(path):
+    """The Flow of a recorded ``X.flow.json`` and the MROSet beside it (``X.mro.json``)."""
+    from analysis.model import Flow, MROSet, SchemaError
+
+    mro_path = path[: -len(".flow.json")] + ".mro.json" if path.endswith(".flow.json") else None
+    if mro_path is None:
+        raise CommandError("%s: a recording is a .flow.json file with its .mro.json beside it" % path)
+    documents = []
+    for name, cls in ((path, Flow), (mro_path, MROSet)):
+        try:
+            documents.append(cls.load(name))
+        except (IOError, OSError) as exc:
+            raise CommandError("cannot read %s: %s" % (name, exc.strerror or exc))
+        except SchemaError as exc:
+            raise CommandError(str(exc))
+    return documents
+
+
+def cmd_walkthrough(args):
+    from analysis import script
+
+    if args.scenario.endswith(".json"):
+        flow, mros = _recorded(args.scenario)
+        if args.script_args or args.server or args.to or args.tracer:
+            raise CommandError("a recording is shown as it was recorded: no script arguments, "
+                               "--server, --to or --tracer")
+    elif is_script(args.scenario):
+        run = _run_script(args)
+        flow = _script_flow(run, args, args.to)
+        try:
+            mros = run.mros(args.server)
+        except script.ScriptError as exc:
+            raise CommandError(str(exc))
+    else:
+        raise CommandError("walkthrough takes a script (SCRIPT.py) or a recorded flow (X.flow.json), "
+                           "not %r" % args.scenario)
+    command = " ".join(["python -m analysis walkthrough", os.path.basename(args.scenario)]
+                       + list(args.script_args))
+    try:
+        written = script.write_walkthrough(flow, mros, args.out, command=command)
+    except script.ScriptError as exc:
+        raise CommandError(str(exc))
+    except (IOError, OSError) as exc:
+        raise CommandError("cannot write under %s: %s" % (args.out, exc.strerror or exc))
+    _write(u"".join(path + u"\n" for path in written))
+    return 0
+
+
 # -- diff ----------------------------------------------------------------------
 
 
@@ -455,6 +508,16 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print the flow as JSON")
     _add_user_classes(p)
     p.set_defaults(func=cmd_flow)
+
+    p = sub.add_parser("walkthrough", help="run a script (or read its recording) and write its walkthrough: "
+                       "a reST page, its SVG diagrams, one HTML page")
+    p.add_argument("scenario", metavar="SCRIPT.py|FLOW.json",
+                   help="a script to run (SCRIPT.py [ARGS...]) or a recorded X.flow.json (its X.mro.json beside it)")
+    p.add_argument("--out", required=True, metavar="DIR", help="where the page and its diagrams go")
+    p.add_argument("--to", default=None, metavar="NAME", help="target (default handle)")
+    p.add_argument("--server", metavar="CLASS", help="which of the servers the script constructs (by class name)")
+    p.add_argument("--tracer", metavar="HOOK", help="as for flow")
+    p.set_defaults(func=cmd_walkthrough, handler=None)
 
     p = sub.add_parser("versions", help="record a scenario or a script under every interpreter, in parallel")
     p.add_argument("scenario", metavar="SCENARIO|SCRIPT.py", help=_SCENARIO_HELP)

@@ -46,7 +46,8 @@ from analysis import _compat
 from analysis.mro import linearize
 from analysis.trace import Tracer, TracerError
 
-__all__ = ["ScriptError", "ScriptFailed", "Server", "ScriptRun", "run", "write", "record", "default_modules"]
+__all__ = ["ScriptError", "ScriptFailed", "Server", "ScriptRun", "run", "write", "record", "write_walkthrough",
+           "default_modules"]
 
 #: How long daemon threads the script left running get before the run ends.
 DAEMON_GRACE = 0.5
@@ -436,3 +437,57 @@ def record(path, out, argv=(), tracer=None, server=None, target="handle", module
     """Run the script, write its files under *out* (see :func:`write`); return ``(version, run)``."""
     result = run(path, argv, tracer=tracer, modules=modules)
     return write(result, result.flow(server, target=target), out, server), result
+
+
+def write_walkthrough(flow, mros, out, name=None, script=None, command=None):
+    """Write the walkthrough of one server under *out*; return the paths written.
+
+    ``NAME.rst`` (the page, for a Sphinx project to include as it is), the
+    SVG diagrams it shows beside it, and ``NAME.html``, the same page with
+    the diagrams inlined, for a reader without Sphinx.  *name* defaults to
+    the flow's scenario (the script's name), *script* to ``NAME.py``.
+    Needs Python 3 (the renderers) and Graphviz's ``dot`` (the diagrams);
+    without either, :class:`ScriptError` says so.  Files whose text did
+    not change are left alone.
+    """
+    if _compat.PY2:  # Python 2: the renderers are Python 3 code
+        raise ScriptError("the walkthrough renders with Python 3; record with this interpreter "
+                          "(python -m analysis record SCRIPT.py --out DIR) and give python3 -m "
+                          "analysis walkthrough the .flow.json it writes")
+    import shutil
+    import subprocess
+
+    from analysis import pages, render_html, render_page
+    from analysis.model import write_if_changed
+
+    name = name or flow.scenario
+    script = script or name + ".py"
+    dot = shutil.which("dot")
+    if dot is None:
+        raise ScriptError("Graphviz's dot is not on PATH, and the walkthrough's diagrams need it "
+                          "(Debian: apt-get install graphviz; others: https://graphviz.org/download/)")
+    sources = {}
+    for step in flow.steps:
+        if step.file and step.file not in sources:
+            try:
+                sources[step.file] = pages.read_source(step.file)
+            except pages.InputError:
+                pass  # that step is shown without its source
+    svgs = {}
+    for filename, text in render_page.diagrams(name, flow, mros):
+        proc = subprocess.run([dot, "-Tsvg"], input=text.encode("utf-8"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=60)
+        if proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ScriptError("dot failed on %s: %s" % (filename, message[-1] if message else proc.returncode))
+        svgs[filename] = proc.stdout.decode("utf-8")
+    text = render_page.page(name, script, flow, mros, sources, command=command)
+    title = "How %s serves a request" % script
+    files = [(name + ".rst", text), (name + ".html", render_html.page(text, title, svgs))]
+    files.extend(sorted(svgs.items()))
+    written = []
+    for filename, content in files:
+        path = os.path.join(out, filename)
+        write_if_changed(path, content)
+        written.append(path)
+    return written

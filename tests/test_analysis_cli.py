@@ -225,7 +225,7 @@ def test_no_command_lists_every_command(tmpdir):
     code, out, err = run([], tmpdir)
     assert (code, out) == (2, "")
     listed = [line.split()[0] for line in err.splitlines() if line.startswith("  ")]
-    assert listed == ["scenarios", "mro", "trace", "flow", "versions", "diff", "record"]
+    assert listed == ["scenarios", "mro", "trace", "flow", "walkthrough", "versions", "diff", "record"]
 
 
 def test_flow_of_a_script_with_its_arguments(tmpdir):

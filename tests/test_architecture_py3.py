@@ -104,6 +104,10 @@ ALLOWED = {
     "analysis.flow": {"analysis.model", "analysis.source"},
     "analysis.render_dot": PURE,
     "analysis.render_rst": PURE,
+    # A user's walkthrough page (python -m analysis walkthrough): the two
+    # renderers above put together, and that page's reST as one HTML file.
+    "analysis.render_page": PURE | {"analysis.render_dot", "analysis.render_rst"},
+    "analysis.render_html": set(),
     "analysis.pages": {"analysis.model", "analysis.source", "analysis.diff"},
 }
 
