@@ -18,8 +18,9 @@ children the server started.  The whole of that has one deadline
 (the loop, a handler thread, a child process) is a :exc:`ServingError` that
 names it, instead of a test run that hangs or leaks into the next test.
 
-With pytest, the plugin installed with compatserver adds the ``serve``
-fixture factory (see :mod:`compatserver._pytest_plugin`)::
+With pytest, the plugin installed with compatserver (``pytest11`` entry
+point, module ``compatserver._pytest_plugin``) adds the ``serve`` fixture
+factory::
 
     def test_upper(serve):
         server = serve(compatserver.ThreadingTCPServer, Upper)
