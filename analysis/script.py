@@ -44,13 +44,17 @@ import types
 
 from analysis import _compat
 from analysis.mro import linearize
-from analysis.trace import Tracer, TracerError
+from analysis.trace import Tracer, TracerError, available_tracers
 
 __all__ = ["ScriptError", "ScriptFailed", "Server", "ScriptRun", "run", "write", "record", "write_walkthrough",
            "default_modules"]
 
 #: How long daemon threads the script left running get before the run ends.
 DAEMON_GRACE = 0.5
+
+#: Tracer backends that record only the functions that exist when they start:
+#: a script defines its own as it runs, so they are refused for scripts.
+SEES_ONLY_AT_START = ("instrument",)
 
 
 class ScriptError(RuntimeError):
@@ -344,6 +348,15 @@ def run(path, argv=(), tracer=None, modules=(), timeout=10.0):
     code = _read(path)
     path = os.path.abspath(path)
     name = os.path.splitext(os.path.basename(path))[0]
+    if tracer is None:
+        # The script's own module and what it imports come to exist while
+        # the tracer runs: a backend that instruments the functions present
+        # at start would not see them.  A hook sees every call.
+        tracer = next((t for t in available_tracers() if t not in SEES_ONLY_AT_START), None)
+    elif tracer in SEES_ONLY_AT_START:
+        raise ScriptError("the %s tracer sees only functions that exist when it starts, and a script "
+                          "defines its own as it runs: use %s" % (tracer, ", ".join(
+                              t for t in available_tracers() if t not in SEES_ONLY_AT_START)))
     try:
         recorder = Tracer(default_modules(path) + list(modules), tracer=tracer)
     except TracerError as exc:

@@ -151,3 +151,17 @@ def test_failures_are_one_line():
     with pytest.raises(script.ScriptError) as info:
         script.run(path("missing.py"))
     assert str(info.value) == "cannot read %s: No such file or directory" % path("missing.py")
+
+
+def test_the_tracer_is_a_hook_that_sees_the_script_as_it_runs():
+    from analysis.trace import available_tracers
+
+    run = script.run(path("udp.py"))
+    assert run.trace.tracer in available_tracers()
+    assert "Shout.handle" in [c.qualname for c in run.trace.calls]  # defined after the start
+    for name in available_tracers():
+        if name in script.SEES_ONLY_AT_START:
+            with pytest.raises(script.ScriptError) as info:
+                script.run(path("udp.py"), tracer=name)
+            assert str(info.value).startswith(
+                "the %s tracer sees only functions that exist when it starts" % name)
