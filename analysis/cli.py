@@ -72,8 +72,11 @@ def _dump_json(document, path=None):
     text = document.to_json()
     if path in (None, "-"):
         _write(text + u"\n")
-    else:
+        return
+    try:
         document.dump(path)
+    except (IOError, OSError) as exc:
+        raise CommandError("cannot write %s: %s" % (path, exc.strerror or exc))
 
 
 # -- mro -----------------------------------------------------------------------

@@ -270,6 +270,17 @@ def test_script_errors_are_one_line(tmpdir):
         1, "", "nothing to serve\nanalysis: error: no_server.py constructed no socketserver server\n")
     assert_one_line_error(run(["flow", "missing.py"], tmpdir),
                           "cannot read missing.py: No such file or directory")
+    exits = tmpdir.join("exits.py")
+    exits.write("import sys\nsys.exit(3)\n")
+    assert_one_line_error(run(["flow", str(exits)], tmpdir), "%s exited with status 3" % exits)
+    broken = tmpdir.join("broken.py")
+    broken.write("def f(:\n")
+    code, out, err = run(["trace", str(broken)], tmpdir)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == '  File "%s", line 1' % broken  # as Python shows it
+    assert err.splitlines()[-1] == "analysis: error: %s is not valid Python: invalid syntax (line 1)" % broken
+    assert_one_line_error(run(["trace", "tcp", "--json", "/proc/no/x.json"], tmpdir),
+                          "cannot write /proc/no/x.json: No such file or directory")
     two = os.path.join(SCRIPTS, "two_servers.py")
     assert_one_line_error(run(["flow", two, "--server", "EchoHandler"], tmpdir),
                           "EchoHandler is not a server that two_servers.py constructed (it constructed: "
