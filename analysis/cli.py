@@ -574,10 +574,10 @@ def split_script_args(parser, argv):
     sub = _subparser(parser, argv[0])
     if sub is None or "scenario" not in [a.dest for a in sub._actions]:
         return argv, []
-    takes_value = {}
+    takes_value = {}  # option -> 0 (a flag), 1 (one value) or "+" (values up to the next option)
     for action in sub._actions:
         for option in action.option_strings:
-            takes_value[option] = action.nargs != 0
+            takes_value[option] = "+" if action.nargs in ("+", "*") else (0 if action.nargs == 0 else 1)
     ours, theirs = [argv[0]], []
     script = False
     i = 1
@@ -589,7 +589,11 @@ def split_script_args(parser, argv):
             break
         if option in takes_value:
             ours.append(token)
-            if takes_value[option] and "=" not in token and i + 1 < len(argv):
+            if takes_value[option] == "+" and "=" not in token:
+                while i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                    i += 1
+                    ours.append(argv[i])
+            elif takes_value[option] and "=" not in token and i + 1 < len(argv):
                 i += 1
                 ours.append(argv[i])
         elif script:

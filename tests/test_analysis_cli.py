@@ -255,6 +255,30 @@ def test_trace_and_record_of_a_script(tmpdir):
     assert [m.cls for m in mros.classes] == ["%s.ThreadingUDPServer" % SS, "__main__.Shout"]
 
 
+def test_the_scripts_arguments_and_ours():
+    from analysis import cli
+
+    parser = cli.build_parser()
+    split = cli.split_script_args
+    assert split(parser, ["flow", "s.py", "a", "--to", "x", "--port", "5", "--json"]) == (
+        ["flow", "s.py", "--to", "x", "--json"], ["a", "--port", "5"])
+    assert split(parser, ["versions", "s.py", "--pythons", "2.7", "3.13", "--out", "d", "--", "--out", "e"]) == (
+        ["versions", "s.py", "--pythons", "2.7", "3.13", "--out", "d"], ["--out", "e"])
+    assert split(parser, ["flow", "--to=x", "tcp", "--json"]) == (["flow", "--to=x", "tcp", "--json"], [])
+    assert split(parser, ["diff", "a.py", "b.py"]) == (["diff", "a.py", "b.py"], [])
+
+
+def test_versions_of_a_script(tmpdir):
+    script = os.path.join(SCRIPTS, "two_servers.py")
+    out_dir = tmpdir.join("out")
+    code, out, err = run(["versions", script, "--pythons", sys.executable,
+                          "--server", "UDPServer", "--out", str(out_dir)], tmpdir)
+    assert code == 0, err
+    flow = Flow.load(str(out_dir.join("two_servers", VERSION + ".flow.json")))
+    assert flow.steps[-1].qualname == "DatagramEcho.handle"
+    assert out.split() == [sys.executable, VERSION, str(out_dir.join("two_servers", VERSION + ".flow.json"))]
+
+
 def test_script_errors_are_one_line(tmpdir):
     raises = os.path.join(SCRIPTS, "raises.py")
     code, out, err = run(["flow", raises], tmpdir)

@@ -142,3 +142,21 @@ def test_the_guide_shows_the_real_output(tmp_path):
     assert proc.stdout.decode("utf-8").rstrip("\n").split("\n") == lines[1:], (
         "docs/guide/tracing.rst shows another output than this run's; paste this one:\n"
         + proc.stdout.decode("utf-8"))
+
+
+@needs_dot
+def test_a_recording_renders_like_the_run(tmp_path, capsys):
+    # What a Python 2.7 recording goes through: record, then a Python 3 renders the .flow.json.
+    assert cli.main(["record", SCRIPT, "--out", str(tmp_path / "traces")]) == 0
+    capsys.readouterr()
+    recorded = tmp_path / "traces" / "thread_server" / (VERSION + ".flow.json")
+    assert cli.main(["walkthrough", str(recorded), "--out", str(tmp_path / "from-recording")]) == 0
+    walkthrough(capsys, tmp_path / "from-run")
+    texts = [(tmp_path / d / "thread_server.rst").read_text(encoding="utf-8").splitlines()
+             for d in ("from-recording", "from-run")]
+    differ = [(a, b) for a, b in zip(*texts) if a != b]
+    assert differ == [("Written by ``python -m analysis walkthrough %s.flow.json``; run it again "
+                       "after a change to the script." % VERSION,
+                       "Written by ``python -m analysis walkthrough thread_server.py``; run it again "
+                       "after a change to the script.")]
+    assert len(texts[0]) == len(texts[1])
