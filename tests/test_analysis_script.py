@@ -165,3 +165,11 @@ def test_the_tracer_is_a_hook_that_sees_the_script_as_it_runs():
                 script.run(path("udp.py"), tracer=name)
             assert str(info.value).startswith(
                 "the %s tracer sees only functions that exist when it starts" % name)
+
+
+def test_a_handler_from_a_module_beside_the_script():
+    assert "shouting" in script.default_modules(path("imports_handler.py"))
+    flow = script.run(path("imports_handler.py")).flow()
+    last = flow.steps[-1]
+    assert (last.qualname, last.module, last.file) == ("Shouter.handle", "shouting", path("shouting.py"))
+    assert [s.role for s in flow.steps] == ["main"] * len(flow.steps)  # served in the main thread
