@@ -48,6 +48,13 @@ Directives (every one takes ``:python: X.Y[.Z]`` unless said otherwise, and
     With ``:python:``: the inheritance graph of every class the module
     defines there (guards such as ``hasattr(os, "fork")`` shown dashed).
     Without: which class exists on which interpreter.
+``.. changelog::``
+    What changed from each traced interpreter to the next, newest first, in
+    prose: steps a flow gains or loses (gone from the version, or still
+    there and called from elsewhere), attributes and classes that come and
+    go, and the probes' measured outcomes (``compatserver_probe_dir``), each
+    linked to its source lines or matrix row.  ``:scenarios:`` picks the
+    recordings (default: every one but compatserver's ``compat-*``).
 
 Bad input (a missing or malformed trace, an unknown class or step, a
 source file that is gone) is a warning naming the directive, the document
