@@ -5,8 +5,9 @@
 #      saying what to install.
 #   2. .venv-docs: the newest Python >= 3.11, with the project and its `docs`
 #      extra (Sphinx 9); rebuilt when setup.cfg changes.
-#   3. The recorded inputs, under every interpreter present (the .tox/pyXY
-#      environments of `make test`, which have six; missing ones are created):
+#   3. The recorded inputs, under every interpreter present (pyenv's or
+#      PATH's own, with one copy of six.py for all of them; no environment
+#      to create):
 #      traces of every scenario (python -m analysis versions) and the
 #      compatibility probes (docs/_tools/probes.py), in parallel, with
 #      progress.  Skipped when a stamp says their inputs (analysis/,
@@ -90,22 +91,40 @@ if [ -z "$envs" ]; then
     echo "make docs: no Python interpreter found (looked for python2.7 and python3.6 to python3.13)" >&2
     exit 1
 fi
-missing=""
-for e in $envs; do [ -x ".tox/$e/bin/python" ] || missing="$missing $e"; done
-if [ -n "$missing" ]; then
-    bin=$("$here/tools.sh") || exit 1
-    for e in $missing; do
-        log "creating the tox environment $e (for six) ..."
-        if ! "$bin/tox" -e "$e" --notest >".tox-$e-create.log" 2>&1 </dev/null; then
-            cat ".tox-$e-create.log" >&2; rm -f ".tox-$e-create.log"
-            echo "make docs: could not create .tox/$e" >&2; exit 1
-        fi
-        rm -f ".tox-$e-create.log"
-    done
-fi
+# The interpreters themselves, not tox environments: creating nine of them
+# took six of the thirteen minutes of a first `make docs`, and whether `make
+# test` had made them changed the interpreter list, so the stamp below.  What
+# the recordings need besides the checkout is six, a single file that runs on
+# 2.7 and 3.x: one copy of it goes last on every interpreter's PYTHONPATH.
 pythons=""
-for e in $envs; do pythons="$pythons $root/.tox/$e/bin/python"; done
-newest="$root/.tox/${envs##*$'\n'}/bin/python"
+for e in $envs; do
+    v=${e#py}; v="${v:0:1}.${v:1}"
+    exe=$("python$v" -c 'import sys; print(sys.executable)' 2>/dev/null) || exe=""
+    if [ -z "$exe" ]; then
+        echo "make docs: python$v is on PATH but does not say where it is" >&2; exit 1
+    fi
+    pythons="$pythons $exe"
+done
+newest=${pythons##* }
+sixdir="$gen/.six"
+if ! [ -f "$sixdir/six.py" ]; then
+    mkdir -p "$sixdir"
+    six=""
+    for p in "$venv/bin/python" python3 $pythons; do
+        six=$("$p" -c 'import six, os; print(os.path.splitext(six.__file__)[0] + ".py")' 2>/dev/null) \
+            && [ -f "$six" ] && break
+        six=""
+    done
+    if [ -n "$six" ]; then
+        cp "$six" "$sixdir/six.py"
+    elif ! "$newest" -m pip install --quiet --disable-pip-version-check --target "$sixdir" \
+            "six>=1.16" >"$gen/.six.log" 2>&1; then
+        cat "$gen/.six.log" >&2
+        echo "make docs: no six to lend the interpreters (pip install --target $sixdir six failed)" >&2
+        exit 1
+    fi
+fi
+export PYTHONPATH="$root:$sixdir"
 
 # The stamp: a digest of each file the recordings depend on, and the
 # interpreters they ran under.  Kept as a listing, so a re-recording can say why.
@@ -138,7 +157,7 @@ else
     mkdir -p "$gen/traces" "$gen/probes" "$gen/logs"
     scenarios=""
     if [ -f analysis/__main__.py ]; then
-        scenarios=$(PYTHONPATH="$root" "$newest" -m analysis scenarios) || {
+        scenarios=$("$newest" -m analysis scenarios) || {
             echo "make docs: python -m analysis scenarios failed" >&2; exit 1; }
     else
         log "analysis/__main__.py is not there yet: no traces recorded"
@@ -152,19 +171,18 @@ else
         case $kind in
             trace)
                 name="trace $arg"
-                PYTHONPATH="$ROOT" timeout "$TASK_TIMEOUT" "$NEWEST" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
+                timeout "$TASK_TIMEOUT" "$NEWEST" -m analysis versions "$arg" --pythons $PYTHONS --out "$GEN/traces" \
                     >"$GEN/logs/trace-$arg.log" 2>&1 </dev/null
                 rc=$?; out="$GEN/logs/trace-$arg.log";;
             probes|timing)
-                local env ver
-                env=$(basename "$(dirname "$(dirname "$arg")")")
+                local ver
                 ver=$("$arg" -c 'import platform; print(platform.python_version())')
-                name="$kind $env"; out="$GEN/logs/$kind-$env.log"
+                name="$kind $ver"; out="$GEN/logs/$kind-$ver.log"
                 if [ "$kind" = probes ]; then
-                    PYTHONPATH="$ROOT" timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind fast --jobs 3 \
+                    timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind fast --jobs 3 \
                         --out "$GEN/probes/$ver.json" >"$out" 2>&1 </dev/null
                 else
-                    PYTHONPATH="$ROOT" timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind timing --jobs 1 \
+                    timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind timing --jobs 1 \
                         --out "$GEN/probes/$ver-timing.json" >"$out" 2>&1 </dev/null
                 fi
                 rc=$?;;
