@@ -279,7 +279,25 @@ def test_versions_of_a_script(tmpdir):
     assert out.split() == [sys.executable, VERSION, str(out_dir.join("two_servers", VERSION + ".flow.json"))]
 
 
-def test_script_errors_are_one_line(tmpdir):
+def in_process(capsys):
+    """``run`` without a new interpreter: cli.main's status, stdout and stderr."""
+    from analysis import cli
+
+    def run(args, cwd):
+        # In this directory: Python 2 finds the package's modules by the
+        # (maybe relative) path it was imported by.
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # a usage error
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_script_errors_are_one_line(tmpdir, capsys):
+    run = in_process(capsys)
     raises = os.path.join(SCRIPTS, "raises.py")
     code, out, err = run(["flow", raises], tmpdir)
     assert (code, out) == (1, "")
@@ -311,7 +329,8 @@ def test_script_errors_are_one_line(tmpdir):
                           "%s.ThreadingTCPServer, %s.UDPServer)" % (SS, SS))
 
 
-def test_bad_input_is_one_line(tmpdir):
+def test_bad_input_is_one_line(tmpdir, capsys):
+    run = in_process(capsys)
     from analysis.trace import available_tracers
 
     assert_one_line_error(
