@@ -480,10 +480,12 @@ def write_walkthrough(flow, mros, out, name=None, script=None, command=None):
         raise ScriptError("Graphviz's dot is not on PATH, and the walkthrough's diagrams need it "
                           "(Debian: apt-get install graphviz; others: https://graphviz.org/download/)")
     sources = {}
-    for step in flow.steps:
-        if step.file and step.file not in sources:
+    # The steps' own files, and the call sites in modules that are not
+    # recorded (a step then says where it was called from), as the site does.
+    for path in [s.file for s in flow.steps] + [s.call_file for s in flow.steps]:
+        if path and path not in sources:
             try:
-                sources[step.file] = pages.read_source(step.file)
+                sources[path] = pages.read_source(path)
             except pages.InputError:
                 pass  # that step is shown without its source
     svgs = {}
