@@ -8,10 +8,11 @@
 #   3. The recorded inputs, under every interpreter present (pyenv's or
 #      PATH's own, with one copy of six.py for all of them; no environment
 #      to create):
-#      traces of every scenario (python -m analysis versions) and the
-#      compatibility probes (docs/_tools/probes.py), in parallel, with
-#      progress.  Skipped when a stamp says their inputs (analysis/,
-#      compatserver/, the probes, the interpreter list) have not changed.
+#      traces of every scenario (python -m analysis versions), the
+#      compatibility probes (docs/_tools/probes.py) and the worked examples'
+#      outputs (docs/_tools/outputs.py), in parallel, with progress.
+#      Skipped when a stamp says their inputs (analysis/, compatserver/, the
+#      probes, the examples, the interpreter list) have not changed.
 #   4. sphinx-build -W -n (warnings are errors, nitpicky), incremental.
 #
 # Usage: .ci/docs.sh [--generate-only] [--force]
@@ -135,13 +136,14 @@ export PYTHONPATH="$root:$sixdir"
 inputs_listing() {
     find analysis compatserver -name '*.py' -type f ! -path 'analysis/render_*.py' \
         ! -path analysis/sphinxext.py ! -path analysis/pages.py | LC_ALL=C sort | xargs sha256sum
-    sha256sum docs/_tools/probes.py .ci/docs.sh
+    sha256sum docs/_tools/probes.py docs/_tools/outputs.py .ci/docs.sh
+    find docs/walkthrough/examples -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum
     for p in $pythons; do echo "$p $("$p" -c 'import platform; print(platform.python_version())')"; done
 }
 listing=$(inputs_listing)
 stampfile="$gen/.inputs"
 if [ $force = 0 ] && [ -f "$stampfile" ] && [ "$(cat "$stampfile")" = "$listing" ] \
-    && [ -n "$(ls "$gen/probes" 2>/dev/null)" ]; then
+    && [ -n "$(ls "$gen/probes" 2>/dev/null)" ] && [ -n "$(ls "$gen/outputs" 2>/dev/null)" ]; then
     log "traces and probes are up to date (inputs unchanged)"
 else
     if [ $force = 1 ]; then
@@ -153,8 +155,8 @@ else
     rm -f "$stampfile"
     # Fresh folders: a scenario or an interpreter that went away leaves no
     # stale recording behind.
-    rm -rf "$gen/traces" "$gen/probes" "$gen/logs"
-    mkdir -p "$gen/traces" "$gen/probes" "$gen/logs"
+    rm -rf "$gen/traces" "$gen/probes" "$gen/outputs" "$gen/logs"
+    mkdir -p "$gen/traces" "$gen/probes" "$gen/outputs" "$gen/logs"
     scenarios=""
     if [ -f analysis/__main__.py ]; then
         scenarios=$("$newest" -m analysis scenarios) || {
@@ -179,8 +181,11 @@ else
                 ver=$("$arg" -c 'import platform; print(platform.python_version())')
                 name="$kind $ver"; out="$GEN/logs/$kind-$ver.log"
                 if [ "$kind" = probes ]; then
+                    # Then what each worked example prints (the walkthrough shows it).
                     timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind fast --jobs 3 \
-                        --out "$GEN/probes/$ver.json" >"$out" 2>&1 </dev/null
+                        --out "$GEN/probes/$ver.json" >"$out" 2>&1 </dev/null \
+                    && timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/outputs.py" \
+                        --out "$GEN/outputs/$ver.json" >>"$out" 2>&1 </dev/null
                 else
                     timeout "$TASK_TIMEOUT" "$arg" "$ROOT/docs/_tools/probes.py" --kind timing --jobs 1 \
                         --out "$GEN/probes/$ver-timing.json" >"$out" 2>&1 </dev/null

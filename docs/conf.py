@@ -39,6 +39,8 @@ templates_path = []
 compatserver_trace_dir = os.path.join(HERE, "_generated", "traces")
 compatdocs_probe_dir = os.path.join(HERE, "_generated", "probes")
 compatserver_probe_dir = compatdocs_probe_dir  # the changelog links measured changes
+# What each worked example printed under each interpreter (docs/_tools/outputs.py).
+compatdocs_output_dir = os.path.join(HERE, "_generated", "outputs")
 # make bench's figures; COMPATDOCS_BENCH_RESULTS points at another run's file.
 compatdocs_bench_results = (os.environ.get("COMPATDOCS_BENCH_RESULTS")
                             or os.path.join(ROOT, "benchmarks", "results.json"))
@@ -70,7 +72,9 @@ html_title = "compatserver " + release
 html_theme_options = {
     "description": "one socketserver for Python 2.7 and 3.6-3.13, and how it really works",
     "fixed_sidebar": True,
-    "page_width": "1180px",
+    # 1240 px: a 950 px text column, where every diagram fits at its natural
+    # size (at most 900 px wide), with no sideways scroll in a 1280 px window.
+    "page_width": "1240px",
     "sidebar_width": "230px",
 }
 html_static_path = ["_static"]

@@ -76,3 +76,35 @@ def test_bad_arguments_are_refused_clearly(args, message):
     assert status != 0
     assert message in err
     assert out == ""
+
+
+def test_outputs_records_what_each_worked_example_prints(tmp_path):
+    # docs/_tools/outputs.py, which make docs runs under every interpreter: each
+    # example's --demo runs and its output is recorded for the walkthrough.
+    outputs = os.path.join(ROOT, "docs", "_tools", "outputs.py")
+    out = str(tmp_path / "outputs.json")
+    proc = subprocess.Popen([sys.executable, outputs, "--out", out], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    stdout, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr
+    with open(out) as f:
+        report = json.load(f)
+    examples = report["examples"]
+    assert sorted(examples) == ["chat.py", "threaded_echo.py", "upper_echo.py"]
+    assert all(e["status"] == 0 for e in examples.values())
+    assert examples["upper_echo.py"]["stdout"] == "HELLO\n"
+    # Thread names: "Thread-2" up to 3.9, "Thread-2 (process_request_thread)" from 3.10.
+    suffix = " (process_request_thread)" if sys.version_info >= (3, 10) else ""
+    assert examples["threaded_echo.py"]["stdout"] == (
+        "Thread-2%s: one\nThread-3%s: two\n" % (suffix, suffix))
+
+
+def test_outputs_refuses_a_folder_without_examples(tmp_path):
+    outputs = os.path.join(ROOT, "docs", "_tools", "outputs.py")
+    proc = subprocess.Popen([sys.executable, outputs, "--out", str(tmp_path / "x.json"),
+                             "--examples", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    stdout, stderr = proc.communicate()
+    assert proc.returncode == 2
+    assert stderr.decode().strip().splitlines() == [
+        "outputs.py: no examples (*.py) in %s" % tmp_path]

@@ -229,16 +229,15 @@ def walkthrough_versions():
     return sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
-@pytest.fixture(scope="session")
-def walkthrough_text(html_dir):
-    index = text_of(os.path.join(html_dir, "walkthrough", "index.html"))
+def narrative_path(html_dir):
+    return os.path.join(html_dir, "walkthrough", "index.html")
 
-    def for_version(version):
-        path = os.path.join(html_dir, "walkthrough", version + ".html")
-        if not os.path.exists(path):
-            pytest.fail("no walkthrough page for Python %s (%s)" % (version, path))
-        return " ".join([index, text_of(path)] + diagram_texts(path))
-    return for_version
+
+@pytest.fixture(scope="session")
+def narrative_text(html_dir):
+    """The narrative walkthrough's text and its diagrams' labels."""
+    path = narrative_path(html_dir)
+    return " ".join([text_of(path)] + diagram_texts(path))
 
 
 def diagram_texts(path):
@@ -248,11 +247,12 @@ def diagram_texts(path):
         if src.endswith(".svg") and not is_external(src):
             svg = os.path.normpath(os.path.join(os.path.dirname(path), unquote(urlsplit(src).path)))
             with open(svg, encoding="utf-8") as f:
-                texts += re.findall(r"<text[^>]*>([^<]*)</text>", f.read())
+                texts += [t.strip() for t in re.findall(r"<(?:\w+:)?text[^>]*>([^<]*)</(?:\w+:)?text>",
+                                                        f.read())]
     return texts
 
 
-def test_a_walkthrough_page_for_every_interpreter_traced(html_dir):
+def test_a_reference_appendix_for_every_interpreter_traced(html_dir):
     versions = walkthrough_versions()
     assert len(versions) >= 1
     missing = [v for v in versions
@@ -261,14 +261,128 @@ def test_a_walkthrough_page_for_every_interpreter_traced(html_dir):
 
 
 @pytest.mark.parametrize("topic", sorted(TOPICS, key=lambda t: int(t.split()[0])))
-def test_every_topic_is_on_every_walkthrough_page(walkthrough_text, topic):
-    gaps = {}
+def test_every_topic_is_on_the_narrative_page(narrative_text, topic):
+    missing = [w for w in TOPICS[topic] if w not in narrative_text]
+    assert missing == []
+
+
+def body_words(path):
+    """The words of a page's body (prose, notes, listings), not of its sidebar."""
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    body = source[source.index('<div class="body"'):source.index('<div class="footer"')]
+    p = Page()
+    p.feed(body)
+    return len(" ".join(p.text).split())
+
+
+def test_the_narrative_reads_in_one_sitting(html_dir):
+    words = body_words(narrative_path(html_dir))
+    assert 3000 <= words <= 8000, words
+
+
+def notes_text(path):
+    """The text of the grey boxes of a page: the notes on other interpreters."""
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    boxes = re.findall(r'<div class="[^"]*(?:compatserver-version-notes|compat-behaviour)[^"]*">'
+                       r"(.*?)</div>\s*</div>|"
+                       r'<div class="[^"]*(?:compatserver-version-notes|compat-behaviour)[^"]*">'
+                       r"(.*?)</div>", source, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", " ".join(a + b for a, b in boxes)))
+
+
+def test_the_narrative_names_every_interpreter_with_its_differences(html_dir):
+    path = narrative_path(html_dir)
+    notes = notes_text(path)
+    # Each traced interpreter other than the newest is named in a note; the
+    # known differences are there, with their upstream issues.
+    versions = walkthrough_versions()
+    newest = versions[-1]
+    named = set()
+    for first, last in re.findall(r"(?<![\d.])(\d\.\d+)(?:-(\d\.\d+))?(?![\d])", notes):
+        if first in versions and (not last or last in versions):
+            named.update(versions[versions.index(first):versions.index(last or first) + 1])
+    # A range (3.8-3.13) names every interpreter in it.
+    assert [v for v in versions[:-1] if v not in named] == []
+    if "2.7" in versions:
+        assert "On 2.7 the module is SocketServer" in notes
+        assert "On 2.7 the classes are classic (old-style)" in notes
+        assert "_eintr_retry" in notes
+    if "3.7" in versions and "3.8" in versions:
+        assert "Changed in 3.7 (bpo-31233): all kept until server_close()" in notes
+        assert "Changed in 3.8 (bpo-37193)" in notes
+        assert "RuntimeError: cannot join current thread" in notes
+    # The newest interpreter is the one taught: the page names it in captions.
+    assert "Python %s" % newest in text_of(path)
+
+
+def svg_width_px(svg_path):
+    with open(svg_path, encoding="utf-8") as f:
+        head = f.read(4000)
+    match = re.search(r'<(?:\w+:)?svg[^>]*\swidth="([\d.]+)(pt|px)?"', head)
+    assert match, svg_path
+    value = float(match.group(1))
+    return value * 4 / 3 if match.group(2) == "pt" else value
+
+
+def test_every_diagram_of_the_narrative_fits_the_column(html_dir):
+    path = narrative_path(html_dir)
+    svgs = [os.path.normpath(os.path.join(os.path.dirname(path), unquote(urlsplit(src).path)))
+            for src in page(path).images if src.endswith(".svg")]
+    assert len(svgs) >= 6
+    wide = [(os.path.basename(s), round(svg_width_px(s))) for s in svgs if svg_width_px(s) > 900]
+    assert wide == []
+
+
+def test_the_appendices_are_out_of_the_reading_path(html_dir):
+    # The narrative's Next is what changed; no page's Next or Previous is an appendix.
+    with open(narrative_path(html_dir), encoding="utf-8") as f:
+        narrative = f.read()
+    assert re.search(r'<link rel="next" [^>]*href="\.\./changes\.html"', narrative)
+    chained = []
+    for path in html_files(html_dir):
+        with open(path, encoding="utf-8") as f:
+            for rel, href in re.findall(r'<link rel="(next|prev)" [^>]*href="([^"]+)"', f.read()):
+                if re.search(r"walkthrough/\d+\.\d+\.html$|^\d+\.\d+\.html$|directives\.html$",
+                             href):
+                    chained.append((os.path.relpath(path, html_dir), rel, href))
+    assert chained == []
+    # ... and the narrative links each of them.
     for version in walkthrough_versions():
-        text = walkthrough_text(version)
-        missing = [w for w in TOPICS[topic] if w not in text]
-        if missing:
-            gaps[version] = missing
-    assert gaps == {}
+        assert version + ".html" in page(narrative_path(html_dir)).links
+
+
+def test_identical_flows_are_shown_once_and_said_to_be(html_dir):
+    from analysis import model
+
+    folder = os.path.join(GENERATED, "traces")
+    newest = sorted(os.listdir(os.path.join(folder, "tcp")),
+                    key=lambda n: tuple(int(x) for x in n.split(".")[:3]))[-1].split(".flow")[0]
+    newest = ".".join(newest.split(".")[:3])
+    flows = [model.Flow.load(os.path.join(folder, s, newest + ".flow.json"))
+             for s in ("tcp", "unix-stream")]
+    assert [s.qualname for s in flows[0].steps] == [s.qualname for s in flows[1].steps]
+    assert "(the two recorded flows are identical)" in text_of(narrative_path(html_dir))
+
+
+def test_every_worked_example_shows_its_recorded_output(html_dir):
+    text = text_of(narrative_path(html_dir))
+    assert text.count("(recorded when this site was built)") == 3
+    outputs = glob.glob(os.path.join(GENERATED, "outputs", "*.json"))
+    assert outputs
+    by_version = {}
+    for path in outputs:
+        with open(path, encoding="utf-8") as f:
+            report = json.load(f)
+        by_version[report["python"]] = report["examples"]["threaded_echo.py"]["stdout"]
+    newest = max(by_version, key=lambda v: tuple(int(x) for x in v.split(".")))
+    for line in by_version[newest].splitlines():
+        assert line in text
+    # A thread name that differs on an older interpreter is shown, marked as such.
+    for version, stdout in by_version.items():
+        if stdout != by_version[newest]:
+            assert "line 1: " + stdout.splitlines()[0] in text
 
 
 # -- the measured pages ------------------------------------------------------------
@@ -312,6 +426,22 @@ def test_the_benchmarks_page_plots_every_metric(html_dir):
     assert data["generated"] in text_of(os.path.join(html_dir, "benchmarks.html"))
 
 
+def test_the_benchmarks_page_speaks_the_readers_words(html_dir):
+    with open(BENCH_RESULTS, encoding="utf-8") as f:
+        data = json.load(f)
+    text = text_of(os.path.join(html_dir, "benchmarks.html"))
+    keys = set()
+    for run in data["runs"]:
+        output = run.get("output") or {}
+        keys |= set(r["metric"] for r in output.get("results", []))
+        keys |= set(k for k in output.get("setup", {}) if "_" in k)
+    raw = sorted(k for k in keys if re.search(r"(?<![\w.-])%s(?![\w])" % re.escape(k), text))
+    assert raw == []
+    assert "issue" not in text and "target" not in text
+    for words in ("What was compared", "one machine", "load average", "interleaved"):
+        assert words in text
+
+
 # -- Chromium: the diagrams really render -------------------------------------------
 
 CHECK_SCRIPT = """<script>
@@ -327,11 +457,14 @@ window.addEventListener("load", function () {
     } else {
       var doc = null;
       try { doc = el.contentDocument; } catch (e) {}
-      r.loaded = !!(doc && doc.documentElement && doc.documentElement.nodeName === "svg");
+      r.loaded = !!(doc && doc.documentElement && doc.documentElement.localName === "svg");
       r.natural = r.loaded ? doc.documentElement.getBoundingClientRect().width : 0;
     }
     out.push(r);
   });
+  var root = document.scrollingElement || document.documentElement;
+  out.push({tag: "PAGE", src: "", scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
+            width: window.innerWidth, height: 0, loaded: true, natural: 0});
   var pre = document.createElement("pre");
   pre.id = "compatdocs-image-check";
   pre.textContent = JSON.stringify(out);
@@ -370,7 +503,7 @@ def rendered_images(html_path):
         f.write(source.replace("</body>", CHECK_SCRIPT + "</body>"))
     try:
         proc = chromium_run(["--allow-file-access-from-files", "--virtual-time-budget=15000",
-                             "--dump-dom", "file://" + probe])
+                             "--window-size=1280,1000", "--dump-dom", "file://" + probe])
     finally:
         os.unlink(probe)
     match = re.search(r'<pre id="compatdocs-image-check">(.*?)</pre>', proc.stdout, re.S)
@@ -380,17 +513,27 @@ def rendered_images(html_path):
 
 
 def walkthrough_page(html_dir):
-    versions = walkthrough_versions()
-    return os.path.join(html_dir, "walkthrough", versions[-1] + ".html")
+    return narrative_path(html_dir)
 
 
-def test_chromium_renders_every_diagram_of_a_walkthrough_page(html_dir):
+def test_chromium_renders_every_diagram_of_the_narrative_page(html_dir):
     path = walkthrough_page(html_dir)
     images = rendered_images(path)
+    layout = [i for i in images if i["tag"] == "PAGE"]
+    images = [i for i in images if i["tag"] != "PAGE"]
     diagrams = [i for i in images if i["src"].endswith(".svg")]
-    assert len(diagrams) >= 3, images
+    assert len(diagrams) >= 6, images
     bad = [i for i in images if not i["loaded"] or i["natural"] < 50 or i["height"] < 50]
     assert bad == []
+    # At 1280 px: no sideways scroll on the page, and every diagram is shown
+    # at most 900 px wide and no narrower than its natural size (not shrunk).
+    assert layout[0]["width"] == 1280
+    assert layout[0]["scrollWidth"] <= layout[0]["clientWidth"], layout
+    too_wide = [(i["src"], i["width"]) for i in diagrams if i["width"] > 900]
+    assert too_wide == []
+    shrunk = [(i["src"], i["width"], i["natural"]) for i in diagrams
+              if i["width"] + 1 < i["natural"]]
+    assert shrunk == []
 
 
 def test_chromium_check_notices_a_broken_diagram(html_dir, tmp_path):
@@ -407,17 +550,18 @@ def test_chromium_check_notices_a_broken_diagram(html_dir, tmp_path):
         images = rendered_images(broken)
     finally:
         os.unlink(broken)
-    states = [(i["src"].endswith("-missing.svg"), i["loaded"]) for i in images]
+    states = [(i["src"].endswith("-missing.svg"), i["loaded"]) for i in images
+              if i["tag"] != "PAGE"]
     assert (True, False) in states
     assert all(loaded for missing, loaded in states if not missing)
 
 
-def test_chromium_screenshot_of_a_walkthrough_page(html_dir):
+def test_chromium_screenshot_of_the_narrative_page(html_dir):
     """Kept in docs/_build/screenshots for a human to look at."""
     shots = os.path.join(DOCS, "_build", "screenshots")
     os.makedirs(shots, exist_ok=True)
     path = walkthrough_page(html_dir)
-    png = os.path.join(shots, "walkthrough-" + os.path.basename(path)[:-5] + ".png")
+    png = os.path.join(shots, "walkthrough-narrative.png")
     if os.path.exists(png):
         os.unlink(png)
     proc = chromium_run(["--window-size=1280,3000", "--virtual-time-budget=15000",
@@ -464,3 +608,113 @@ def test_bar_chart_is_deterministic_and_draws_what_it_is_given():
 def test_bar_chart_refuses_bad_input(groups, series, values, message):
     with pytest.raises(ValueError, match=message):
         _svgplot().bar_chart("t", groups, series, values, "ms")
+
+
+# -- the narrative's notes on measured behaviour and recorded outputs ---------------
+
+def _compatdocs():
+    sys.path.insert(0, os.path.join(DOCS, "_ext"))
+    try:
+        import compatdocs
+    finally:
+        sys.path.pop(0)
+    return compatdocs
+
+
+def test_behaviour_notes_mark_each_change_with_its_upstream_issue():
+    notes = _compatdocs().behaviour_notes(
+        ["2.7", "3.6", "3.7", "3.8", "3.13"],
+        [("reaped", "reaped: 0 of 201 kept"), ("reaped", "reaped: 0 of 201 kept"),
+         ("kept", "all kept: 201 of 201 kept"), ("reaped", "reaped: 1 of 201 kept"),
+         ("reaped", "reaped: 1 of 201 kept")],
+        [("3.7", "bpo-31233"), ("3.8", "bpo-37193")])
+    assert notes == [
+        "- Changed in 3.8 (bpo-37193), on 3.8-3.13: reaped: 1 of 201 kept",
+        "- Changed in 3.7 (bpo-31233): all kept: 201 of 201 kept",
+        "- On 2.7-3.6: reaped: 0 of 201 kept",
+    ]
+    # 2.7 -> 3.6 is not one release: "On", with the issue and the release it names.
+    notes = _compatdocs().behaviour_notes(
+        ["2.7", "3.6", "3.13"], [("no", "never"), ("yes", "called"), ("yes", "called")],
+        [("3.3", "bpo-11109")])
+    assert notes == ["- On 3.6-3.13 (bpo-11109, since 3.3): called", "- On 2.7: never"]
+    # Same key, different words once figures are masked: two outcomes.
+    notes = _compatdocs().behaviour_notes(
+        ["2.7", "3.6"], [("bytes", "bytes (str)"), ("bytes", "bytes (bytes)")])
+    assert notes == ["- On 3.6: bytes (bytes)", "- On 2.7: bytes (str)"]
+
+
+def test_example_output_is_shown_once_with_the_differences_marked():
+    lines = _compatdocs().example_output_blocks(
+        [("2.7", "Thread-2: one\nThread-3: two\n"), ("3.7", "Thread-2: one\nThread-3: two\n"),
+         ("3.10", "Thread-2 (p): one\nThread-3 (p): two\n"),
+         ("3.13", "Thread-2 (p): one\nThread-3 (p): two\n")], "3.13")
+    assert lines == [
+        ".. code-block:: text",
+        "   :caption: Output on 3.10-3.13 (recorded when this site was built)",
+        "",
+        "   Thread-2 (p): one",
+        "   Thread-3 (p): two",
+        "",
+        "On 2.7-3.7 the output differs:",
+        "",
+        ".. code-block:: text",
+        "",
+        "   line 1: Thread-2: one",
+        "   line 2: Thread-3: two",
+        "",
+    ]
+
+
+# -- who calls each step: from the recording (issue 12, item 4) --------------------
+
+
+def _prose(text):
+    """*text* with the spaces that inline markup leaves before punctuation taken out."""
+    return re.sub(r"\( ", "(", re.sub(r" ([,.;:)])", r"\1", text))
+
+
+def _all_text(html_dir):
+    return "\n".join(_prose(text_of(path)) for path in html_files(html_dir))
+
+
+@pytest.mark.parametrize("case, pattern", [
+    # 2.7 reports the LAST line of a multi-line call: the whole statement is named.
+    ("2.7: serve_forever calls _eintr_retry (a call over two lines)",
+     r"_eintr_retry is defined in SocketServer\.py at line \d+; step \d+, "
+     r"BaseServer\.serve_forever, calls it at lines (\d+)-(\d+), in the main thread "
+     r"\(MainThread\)\."),
+    ("2.7: select.select, C code, calls fileno()",
+     r"TCPServer\.fileno is defined in SocketServer\.py at line \d+; C code calls it: step \d+, "
+     r"_eintr_retry, calls select\.select at line \d+, which calls it back, in the main thread "
+     r"\(MainThread\)\."),
+    ("3.13: selectors (not recorded) calls fileno()",
+     r"TCPServer\.fileno is defined in socketserver\.py at line \d+; _fileobj_to_fd in "
+     r"selectors\.py, a module that is not recorded, calls it at line \d+ while step \d+, "
+     r"BaseServer\.serve_forever, runs, in the main thread \(MainThread\)\."),
+    ("handle_one_request calls do_GET through a variable",
+     r"HelloHTTPHandler\.do_GET is defined in examples\.py at line \d+; step \d+, "
+     r"BaseHTTPRequestHandler\.handle_one_request, calls it at line \d+ as method\(\), in the "
+     r"main thread \(MainThread\)\."),
+])
+def test_callers_are_said_from_the_recording(html_dir, case, pattern):
+    found = re.search(pattern, _all_text(html_dir))
+    assert found, "no page says: %s" % case
+    if found.groups():
+        first, last = (int(n) for n in found.groups())
+        assert last == first + 1, "the whole two-line call is named"
+    # The old guess ("the callee's name is on the caller's line") is gone.
+    assert "called from code outside the recorded modules" not in found.group(0)
+
+
+def test_the_changelog_tells_not_called_from_gone(html_dir):
+    text = _prose(text_of(os.path.join(html_dir, "changes.html")))
+    assert re.search(r"ForkingMixIn\.process_request no longer calls "
+                     r"ForkingMixIn\.collect_children, which still exists \(source, lines "
+                     r"\d+-\d+\); the recorded run calls it from .{0,80}ForkingMixIn\."
+                     r"service_actions", text)
+    assert re.search(r"_eintr_retry is gone: on 2\.7\.\d+ BaseServer\.serve_forever called it",
+                     text)
+    # Prose, not tables of rows that say "same".
+    with open(os.path.join(html_dir, "changes.html"), encoding="utf-8") as f:
+        assert "<table" not in f.read()

@@ -197,6 +197,213 @@ class CompatMatrix(SphinxDirective):
         return lines
 
 
+# -- the narrative walkthrough: measured behaviour and recorded outputs ----------
+
+def _series_tuple(series):
+    return tuple(int(p) for p in series.split("."))
+
+
+def _consecutive(previous, current):
+    """Whether *current* is the minor release right after *previous* (3.6 -> 3.7)."""
+    a, b = _series_tuple(previous), _series_tuple(current)
+    return a[0] == b[0] and b[1] == a[1] + 1
+
+
+def behaviour_notes(versions, outcomes, upstream=()):
+    """What a probe measured on each interpreter, newest first, changes marked.
+
+    *versions* are series (``"2.7"``, ``"3.13"``), oldest first, *outcomes*
+    the ``(key, text)`` measured on each (runs are grouped by key and show
+    the text of their newest interpreter), *upstream* ``[(version, issue)]``.  Returns reST
+    bullet lines: one per run of consecutive interpreters with the same
+    outcome, the newest run first; a run that starts right after the
+    previous release (3.6 -> 3.7) reads "Changed in 3.7", with the issues
+    that *upstream* dates in between; other runs read "On 2.7".
+    """
+    runs = []
+    for version, (key, text) in zip(versions, outcomes):
+        # Same outcome: same key and the same words once figures are masked
+        # (0.46 s and 0.48 s are one outcome; ``str`` and ``bytes`` are not).
+        key = (key, re.sub(r"\d+(\.\d+)?", "N", text))
+        if runs and runs[-1][3] == key:
+            runs[-1][1], runs[-1][2] = version, text
+        else:
+            runs.append([version, version, text, key])
+    lines = []
+    previous = None
+    described = []
+    for first, last, text, _ in runs:
+        span = first if first == last else "%s-%s" % (first, last)
+        issues = [issue for since, issue in upstream
+                  if (previous is None or _series_tuple(previous) < _series_tuple(since))
+                  and _series_tuple(since) <= _series_tuple(first)]
+        cite = ", ".join(issues)
+        if previous is not None and _consecutive(previous, first):
+            head = "Changed in %s%s" % (first, " (%s)" % cite if cite else "")
+            head += "" if first == last else ", on %s" % span
+        else:
+            head = "On %s" % span
+            if cite and previous is not None:
+                since = [s for s, i in upstream if i in issues]
+                head += " (%s, since %s)" % (cite, ", ".join(sorted(set(since))))
+        described.append("- %s: %s" % (head, rst_escape(text)))
+        previous = last
+    described.reverse()
+    return described
+
+
+def example_output_blocks(outputs, newest):
+    """reST for the recorded output of one example: shown once, differences marked.
+
+    *outputs* is ``[(series, stdout)]`` oldest first.  The newest output
+    is shown in full; each other group of interpreters with a different
+    output gets the lines that differ, with their line numbers.
+    """
+    groups = []
+    for version, text in outputs:
+        for group in groups:
+            if group[1] == text:
+                group[0].append(version)
+                break
+        else:
+            groups.append(([version], text))
+    versions = [v for v, _ in outputs]
+    newest_text = dict(outputs)[newest]
+    same = [g for g in groups if g[1] == newest_text][0][0]
+
+    def label(chosen):
+        return _label(versions, chosen)
+
+    lines = [".. code-block:: text", "   :caption: Output on %s (recorded when this site was built)"
+             % label(same), ""]
+    lines += ["   " + line for line in newest_text.splitlines()] or ["   (nothing)"]
+    lines.append("")
+    base = newest_text.splitlines()
+    for vs, text in groups:
+        if text == newest_text:
+            continue
+        other = text.splitlines()
+        changed = [(n, line) for n, line in enumerate(other, 1)
+                   if n > len(base) or base[n - 1] != line]
+        dropped = len(base) - len(other) if len(base) > len(other) else 0
+        lines.append("On %s the output differs%s:" % (
+            label(vs), "" if not dropped else " (%d line(s) fewer)" % dropped))
+        lines += ["", ".. code-block:: text", ""]
+        lines += ["   line %d: %s" % (n, line) for n, line in changed] or ["   (no other line)"]
+        lines.append("")
+    return lines
+
+
+def _label(versions, chosen):
+    runs = [v for v, keep in group_versions(versions, [v in chosen for v in versions]) if keep]
+    return ", ".join(runs[:-1]) + (" and " if len(runs) > 1 else "") + runs[-1]
+
+
+class _GeneratedInput(SphinxDirective):
+    def warn(self, message):
+        logger.warning("%s: %s", self.name, message, location=self.get_location())
+        return []
+
+
+class ProbeNotes(_GeneratedInput):
+    """``.. probe-notes:: ID [ID ...]``: what the stdlib did on each interpreter.
+
+    The probes' recorded outcomes for the interpreter's own ``socketserver``
+    (the compatibility matrix's "stdlib" column) as a short list per probe,
+    newest interpreter first, each change with the upstream issue the probe
+    names.
+    """
+
+    required_arguments = 1
+    optional_arguments = 20
+
+    def run(self):
+        folder = self.config.compatdocs_probe_dir
+        if not os.path.isdir(folder):
+            return self.warn("no probe results: %s does not exist (run `make docs`)" % folder)
+        self.env.note_dependency(folder)
+        files = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
+        try:
+            reports = merge_reports(folder, files, self.env.note_dependency)
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            return self.warn(str(e))
+        if not reports:
+            return self.warn("no probe results in %s (run `make docs`)" % folder)
+        versions = [short_version(r["python"]) for r in reports]
+        lines = []
+        for ident in self.arguments:
+            found = [[p for p in r["probes"] if p["id"] == ident] for r in reports]
+            if not all(found):
+                return self.warn("no probe %r in every report of %s" % (ident, folder))
+            probes = [f[0] for f in found]
+            title = probes[-1]["title"]
+            lines += ["%s. *Measured:* %s" % (title, rst_escape(probes[-1]["doc"])), ""]
+            lines += behaviour_notes(versions, [(p["stdlib"]["key"], p["stdlib"]["text"])
+                                                for p in probes],
+                                     [tuple(u) for u in probes[-1].get("upstream", [])])
+            lines.append("")
+        box = nodes.container(classes=["compat-behaviour"])
+        box.extend(parse(self, lines))
+        return [box]
+
+
+class ExampleOutput(_GeneratedInput):
+    """``.. example-output:: NAME.py``: what the example printed, per interpreter.
+
+    Reads the files ``docs/_tools/outputs.py`` writes under every
+    interpreter (:confval:`compatdocs_output_dir`); a run that failed is a
+    warning (an error under ``-W``), not a page that shows a wrong output.
+    """
+
+    required_arguments = 1
+
+    def run(self):
+        folder = self.config.compatdocs_output_dir
+        if not os.path.isdir(folder):
+            return self.warn("no recorded outputs: %s does not exist (run `make docs`)" % folder)
+        self.env.note_dependency(folder)
+        name = self.arguments[0]
+        outputs = []
+        for file in sorted((f for f in os.listdir(folder) if f.endswith(".json")), key=version_key):
+            path = os.path.join(folder, file)
+            self.env.note_dependency(path)
+            try:
+                report = load_json(path)
+                result = report["examples"][name]
+                status, stdout = result["status"], result["stdout"]
+            except (ValueError, KeyError, TypeError) as e:
+                return self.warn("%s has no recorded output of %s (%s)" % (path, name, e))
+            if status != 0:
+                return self.warn("%s exited with status %s on Python %s: %s" % (
+                    name, status, report["python"], result.get("stderr", "")[-300:]))
+            outputs.append((short_version(report["python"]), stdout))
+        if not outputs:
+            return self.warn("no recorded outputs in %s (run `make docs`)" % folder)
+        return parse(self, example_output_blocks(outputs, outputs[-1][0]))
+
+
+class WalkthroughAppendices(SphinxDirective):
+    """``.. walkthrough-appendices::``: links to the per-interpreter pages.
+
+    The pages ``X.Y`` next to the document (generated by
+    ``analysis.sphinxext``), newest first, as plain links: they are
+    reference appendices, ``:orphan:``, outside the toctree and so outside
+    the reader's Previous / Next chain.
+    """
+
+    def run(self):
+        folder = self.env.docname.rpartition("/")[0]
+        prefix = folder + "/" if folder else ""
+        pages = [d[len(prefix):] for d in self.env.found_docs
+                 if d.startswith(prefix) and re.match(r"^\d+\.\d+$", d[len(prefix):])]
+        if not pages:
+            logger.warning("walkthrough-appendices: no per-interpreter pages next to %s",
+                           self.env.docname, location=self.get_location())
+            return []
+        pages.sort(key=version_key, reverse=True)
+        return parse(self, [", ".join(":doc:`Python %s <%s>`" % (p, p) for p in pages) + "."])
+
+
 def rst_escape_title(title):
     """A title as the text of a :ref: (no inline markup allowed there)."""
     return title.replace("``", "").replace("<", "\\<").replace(">", "\\>")
@@ -205,6 +412,95 @@ def rst_escape_title(title):
 # -- benchmarks --------------------------------------------------------------
 
 IMPL_ORDER = ["stdlib", "compat", "pool", "raw"]
+
+#: The benchmarks page speaks the reader's words: what each measurement is,
+#: not the JSON's key (a key missing here is shown with spaces for
+#: underscores, so a new metric still renders).
+METRIC_WORDS = {
+    "shutdown_median": "shutdown() latency, median",
+    "shutdown_max": "shutdown() latency, worst",
+    "shutdown_sigalrm_median": "shutdown() latency under a signal every 10 ms, median",
+    "shutdown_sigalrm_max": "shutdown() latency under a signal every 10 ms, worst",
+    "shutdown_sigalrm_censored": "shutdown() calls under signals that had not returned after 5 s",
+    "cpr_throughput": "Throughput, one connection per request",
+    "cpr_p50": "Latency, one connection per request, median",
+    "cpr_p99": "Latency, one connection per request, 99th percentile",
+    "keepalive_throughput": "Throughput, many requests on one connection",
+    "keepalive_p50": "Latency, many requests on one connection, median",
+    "keepalive_p99": "Latency, many requests on one connection, 99th percentile",
+    "threads_retained": "Finished Thread objects the server still holds after 5000 requests",
+    "active_threads_growth": "Growth of the live thread count after 5000 requests",
+    "rss_growth": "Growth of the process's memory (RSS) after 5000 requests",
+    "http_close_throughput": "HTTP throughput, a new connection per request",
+    "http_close_p50": "HTTP latency, a new connection per request, median",
+    "http_close_p99": "HTTP latency, a new connection per request, 99th percentile",
+    "http_close_bad_responses": "HTTP responses that were wrong, a new connection per request",
+    "http_close_socket_errors": "Socket errors the HTTP client saw, a new connection per request",
+    "http_keepalive_throughput": "HTTP throughput, persistent connections",
+    "http_keepalive_p50": "HTTP latency, persistent connections, median",
+    "http_keepalive_p99": "HTTP latency, persistent connections, 99th percentile",
+    "http_keepalive_bad_responses": "HTTP responses that were wrong, persistent connections",
+    "http_keepalive_socket_errors": "Socket errors the HTTP client saw, persistent connections",
+    "silent_cpr_throughput": "Throughput of a working client while 1000 silent connections "
+                             "stay open",
+    "parked_memory": "Memory per silent connection held by the pool",
+    "echo_2000_wall": "Time to serve 2000 requests (wall clock)",
+    "echo_2000_wall_median": "Time to serve 2000 requests (wall clock), median",
+    "echo_2000_cpu": "CPU time to serve 2000 requests",
+    "calls_per_request": "Calls traced per request",
+}
+
+#: Each benchmark script, as a section title.
+BENCH_WORDS = {
+    "server": "Plain TCP servers: shutdown, throughput, memory",
+    "http": "HTTP servers under load",
+    "hostile": "A public port: connections that send nothing",
+    "trace": "What tracing a server costs",
+}
+
+#: Implementations, as the plots' legends name them.
+IMPL_WORDS = {
+    "stdlib": "the interpreter's socketserver",
+    "compat": "compatserver, same class",
+    "pool": "compatserver's thread pool",
+    "pool_silent": "the pool, with 1000 silent connections open",
+    "raw": "a bare accept/recv/send loop",
+    "untraced": "not traced",
+    "analysis": "traced by this project's tracer",
+    "floor": "an empty trace hook",
+}
+
+#: Setup entries worth a reader's sentence (others are in results.json).
+SETUP_WORDS = {
+    "client": "client: %s",
+    "workload": "workload: %s",
+    "rounds": "%s interleaved rounds",
+    "cpr_rounds": "%s interleaved rounds of connection-per-request traffic",
+    "cpr_requests_per_round": "%s requests per round",
+    "keepalive_requests_per_round": "%s requests per round on one connection",
+    "requests_per_round": "%s requests per round",
+    "requests": "%s requests",
+    "seconds_per_run": "%s s per load run",
+    "pool_size": "a pool of %s worker threads",
+    "body_bytes": "a %s-byte response body",
+    "silent_connections": "%s connections that never send anything",
+    "memory_requests": "%s requests before the memory is read",
+    "shutdown_poll_interval_s": "the stdlib's poll interval of %s s",
+    "analysis_hook": "trace hook: %s",
+}
+
+
+def metric_words(metric):
+    return METRIC_WORDS.get(metric, metric.replace("_", " "))
+
+
+def impl_words(impl):
+    return IMPL_WORDS.get(impl, impl.replace("_", " "))
+
+
+def setup_words(setup):
+    """The setup entries of :data:`SETUP_WORDS`, as one sentence's parts."""
+    return [SETUP_WORDS[key] % setup[key] for key in sorted(setup) if key in SETUP_WORDS]
 
 
 def bench_runs(data):
@@ -269,13 +565,13 @@ class BenchResults(SphinxDirective):
         os.makedirs(outdir, exist_ok=True)
         docdir = os.path.dirname(self.env.doc2path(self.env.docname))
         lines = [
-            "Measured by ``%s``, written %s, on one machine: %s."
-            % (rst_escape(data.get("command", "benchmarks/run.py")), data.get("generated", "(no date)"),
-               describe_machine(data) or "not described"),
+            "Measured on one machine (%s); the file was written %s."
+            % (describe_machine(data) or "not described", data.get("generated", "(no date)")),
         ]
         if data.get("load_at_start"):
-            lines[-1] += " Load average when the run started: %s." % ", ".join(
-                "%.2f" % x for x in data["load_at_start"])
+            lines[-1] += (" The machine's load average (1, 5 and 15 minutes) when the run "
+                          "started: %s; each interpreter's own start and load are in the "
+                          "tables below." % ", ".join("%.2f" % x for x in data["load_at_start"]))
         lines.append("")
         for r in failed:
             lines += ["- Failed run: ``bench_%s.py`` under %s (%s)."
@@ -287,12 +583,11 @@ class BenchResults(SphinxDirective):
     def benchmark(self, bench, runs, outdir, docdir):
         runs.sort(key=lambda r: version_key(r["python"]))
         pythons = [short_version(r["python"]) for r in runs]
-        title = "``bench_%s.py``" % bench
+        title = "%s (``bench_%s.py``)" % (BENCH_WORDS.get(bench, bench), bench)
         lines = [title, "-" * (len(title) + 2), ""]
         setups = [r.get("setup") for r in runs if r.get("setup")]
-        if setups:
-            lines += ["Setup: %s." % rst_escape(", ".join(
-                "%s %s" % (k, v) for k, v in sorted(setups[-1].items()))), ""]
+        if setups and setup_words(setups[-1]):
+            lines += ["Setup: %s." % rst_escape("; ".join(setup_words(setups[-1]))), ""]
         lines += [".. list-table:: When each interpreter's run was made",
                   "   :header-rows: 1", "   :class: bench-table", "",
                   "   * - Python", "     - started", "     - duration", "     - load before (1, 5, 15 min)"]
@@ -319,19 +614,22 @@ class BenchResults(SphinxDirective):
                 continue
             impls = sorted(set(i for _, i in values), key=lambda i: (
                 IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
-            ref = (float(target[1]), "target %s %s %s" % (target[0], target[1], unit)) if target else None
-            svg = svgplot.bar_chart("%s: %s (%s)" % (bench, metric, unit), pythons, impls, values,
+            ref = (float(target[1]), "goal %s %s %s" % (target[0], target[1], unit)) if target else None
+            svg = svgplot.bar_chart("%s (%s)" % (metric_words(metric), unit), pythons,
+                                    [impl_words(i) for i in impls],
+                                    dict(((py, impl_words(i)), v) for (py, i), v in values.items()),
                                     unit, reference=ref)
             name = "%s-%s.svg" % (bench, re.sub(r"[^a-z0-9_]+", "_", metric.lower()))
             write_if_changed(os.path.join(outdir, name), svg)
             rel = os.path.relpath(os.path.join(outdir, name), os.path.join(self.env.srcdir, docdir))
-            heading = "%s (%s)" % (metric, unit)
+            heading = "%s (%s)" % (rst_escape(metric_words(metric)), unit)
             lines += [heading, "~" * len(heading), "",
                       ".. image:: %s" % rel.replace(os.sep, "/"),
-                      "   :alt: %s, %s per interpreter and implementation" % (metric, unit),
+                      "   :alt: %s, %s per interpreter and implementation" % (
+                          metric_words(metric), unit),
                       "   :class: bench-plot", ""]
             lines += [".. list-table::", "   :header-rows: 1", "   :class: bench-table", "",
-                      "   * - Python"] + ["     - %s" % i for i in impls]
+                      "   * - Python"] + ["     - %s" % impl_words(i) for i in impls]
             for py in pythons:
                 lines.append("   * - %s" % py)
                 for i in impls:
@@ -344,30 +642,31 @@ class BenchResults(SphinxDirective):
             pairs = []
             for py, ra in ratios:
                 if ra["metric"] == metric and _finite(ra["value"]):
-                    pair = "%s / %s" % (ra["num"], ra["den"])
+                    pair = "%s / %s" % (impl_words(ra["num"]), impl_words(ra["den"]))
                     values[(py, pair)] = float(ra["value"])
                     if pair not in pairs:
                         pairs.append(pair)
             if not values:
                 continue
-            svg = svgplot.bar_chart("%s: ratios from the same interleaved run" % metric, pythons, pairs,
-                                    values, "x", reference=(1.0, "1.0: equal"))
+            svg = svgplot.bar_chart("%s: ratios from the same interleaved run" % metric_words(metric),
+                                    pythons, pairs, values, "x", reference=(1.0, "1.0: equal"))
             name = "%s-%s-ratios.svg" % (bench, re.sub(r"[^a-z0-9_]+", "_", metric.lower()))
             write_if_changed(os.path.join(outdir, name), svg)
             rel = os.path.relpath(os.path.join(outdir, name), os.path.join(self.env.srcdir, docdir))
-            heading = "%s ratios" % metric
+            heading = "%s: ratios" % rst_escape(metric_words(metric))
             lines += [heading, "~" * len(heading), "",
                       ".. image:: %s" % rel.replace(os.sep, "/"),
-                      "   :alt: %s ratios per interpreter" % metric,
+                      "   :alt: %s, ratios per interpreter" % metric_words(metric),
                       "   :class: bench-plot", ""]
         if ratios:
             lines += ["Ratios (same interleaved run)", "~" * 29, "",
                       ".. list-table::", "   :header-rows: 1", "   :class: bench-table", "",
-                      "   * - Python", "     - metric", "     - ratio", "     - value", "     - target"]
+                      "   * - Python", "     - measurement", "     - ratio", "     - value",
+                      "     - goal"]
             for py, ra in ratios:
                 t = ra.get("target")
-                lines += ["   * - %s" % py, "     - %s" % ra["metric"],
-                          "     - %s / %s" % (ra["num"], ra["den"]),
+                lines += ["   * - %s" % py, "     - %s" % rst_escape(metric_words(ra["metric"])),
+                          "     - %s / %s" % (impl_words(ra["num"]), impl_words(ra["den"])),
                           "     - %.2f" % ra["value"],
                           "     - %s" % ("%s %s (%s)" % (t[0], t[1], "ok" if _meets(ra["value"], t) else "MISSED")
                                          if t else "")]
@@ -375,7 +674,8 @@ class BenchResults(SphinxDirective):
         skipped = [(py, s) for r, py in zip(runs, pythons) for s in r.get("skipped", [])]
         if skipped:
             lines += ["Not measured:", ""]
-            lines += ["- %s, %s%s: %s" % (py, s["impl"], (" " + s["metric"]) if s.get("metric") else "",
+            lines += ["- %s, %s%s: %s" % (py, impl_words(s["impl"]),
+                                          (", " + metric_words(s["metric"])) if s.get("metric") else "",
                                           rst_escape(s["reason"])) for py, s in skipped]
             lines.append("")
         return lines
@@ -555,5 +855,9 @@ def setup(app):
     app.add_config_value("compatdocs_bench_results", "../benchmarks/results.json", "env")
     app.add_directive("compat-matrix", CompatMatrix)
     app.add_directive("bench-results", BenchResults)
+    app.add_config_value("compatdocs_output_dir", "_generated/outputs", "env")
+    app.add_directive("probe-notes", ProbeNotes)
+    app.add_directive("example-output", ExampleOutput)
+    app.add_directive("walkthrough-appendices", WalkthroughAppendices)
     app.connect("missing-reference", resolve_stdlib)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -48,25 +48,29 @@ PROBES = []
 
 
 class Probe(object):
-    def __init__(self, ident, title, doc, func, timeout, timing):
+    def __init__(self, ident, title, doc, func, timeout, timing, upstream=()):
         self.ident = ident
         self.title = title
         self.doc = doc
         self.func = func
         self.timeout = timeout
         self.timing = timing
+        self.upstream = [list(pair) for pair in upstream]
 
 
-def probe(ident, title, doc, timeout=PROBE_TIMEOUT, timing=False):
+def probe(ident, title, doc, timeout=PROBE_TIMEOUT, timing=False, upstream=()):
     """Register a probe: ``ident`` is stable, ``title`` is the matrix row.
 
     ``timeout`` bounds the child process: past it the probe's outcome is
     "hang", which is a finding, not an error.  ``timing`` marks a probe whose
     outcome is a latency: ``--kind timing`` runs those alone, one at a time,
-    when the machine is quieter.
+    when the machine is quieter.  ``upstream`` names the CPython changes
+    that changed the measured behaviour, as ``(version, issue)`` pairs
+    (``("3.7", "bpo-31233")``): the walkthrough cites them where the
+    recorded outcome changes between interpreters.
     """
     def register(func):
-        PROBES.append(Probe(ident, title, doc, func, timeout, timing))
+        PROBES.append(Probe(ident, title, doc, func, timeout, timing, upstream))
         return func
     return register
 
@@ -246,7 +250,8 @@ def p_classes(mod):
 
 
 @probe("with", "``with Server(...) as server:``",
-       "The server is used as a context manager; the socket is closed on exit.")
+       "The server is used as a context manager; the socket is closed on exit.",
+       upstream=[("3.6", "bpo-26404")])
 def p_with(mod):
     server = mod.TCPServer((HOST, 0), mod.BaseRequestHandler)
     sock = server.socket
@@ -414,7 +419,8 @@ def p_server_close_while_serving(mod):
 
 @probe("threads_kept", "Finished handler ``Thread`` objects kept by ``ThreadingTCPServer``",
        "200 sequential requests, then the number of finished threading.Thread objects the "
-       "process still holds (gc).")
+       "process still holds (gc).",
+       upstream=[("3.7", "bpo-31233"), ("3.8", "bpo-37193")])
 def p_threads_kept(mod):
     class Handler(mod.BaseRequestHandler):
         def handle(self):
@@ -442,7 +448,8 @@ def p_threads_kept(mod):
 
 @probe("server_close_waits", "``server_close()`` while a threaded handler runs (0.5 s)",
        "A ThreadingTCPServer handler sleeps 0.5 s; the loop is shut down and server_close() "
-       "is called while it runs: how long server_close() takes.")
+       "is called while it runs: how long server_close() takes.",
+       upstream=[("3.7", "bpo-31233"), ("3.7", "bpo-33540")])
 def p_server_close_waits(mod):
     started = threading.Event()
     finished = threading.Event()
@@ -471,7 +478,8 @@ def p_server_close_waits(mod):
 
 
 @probe("server_close_in_handler", "``server_close()`` inside a threaded handler",
-       "A ThreadingTCPServer handler calls self.server.server_close().")
+       "A ThreadingTCPServer handler calls self.server.server_close().",
+       upstream=[("3.7", "bpo-31233")])
 def p_server_close_in_handler(mod):
     result = []
     returned = threading.Event()
@@ -500,7 +508,8 @@ def p_server_close_in_handler(mod):
 
 
 @probe("service_actions", "``service_actions()`` hook called by ``serve_forever()``",
-       "A subclass counts the calls during 0.3 s of serve_forever(0.05).")
+       "A subclass counts the calls during 0.3 s of serve_forever(0.05).",
+       upstream=[("3.3", "bpo-11109")])
 def p_service_actions(mod):
     calls = []
 
@@ -718,7 +727,8 @@ def p_disconnect(mod):
 
 
 @probe("wfile_write", "``wfile.write()`` return value",
-       "A StreamRequestHandler writes b'hello\\n' (6 bytes) and reports what write() returned.")
+       "A StreamRequestHandler writes b'hello\\n' (6 bytes) and reports what write() returned.",
+       upstream=[("3.6", "bpo-26721")])
 def p_wfile_write(mod):
     got = []
 
@@ -1023,6 +1033,7 @@ def run_all(only=None, jobs=2, progress=None, kind="all"):
     for p in chosen:
         probes.append({
             "id": p.ident, "order": PROBES.index(p), "title": p.title, "doc": p.doc,
+            "upstream": p.upstream,
             "stdlib": results[(p.ident, "stdlib")],
             "compatserver": results[(p.ident, "compatserver")],
         })
