@@ -198,3 +198,20 @@ def test_chat_broadcasts_and_cleans_up(script):
     rest = dave.reader.read().decode("utf-8").splitlines()
     assert all(re.match(r"\* \S+ left$", line) for line in rest), rest
     dave.close()
+
+
+def test_the_quick_start_life_cycle_runs_as_shown():
+    # docs/guide/quickstart.rst shows background.py whole: it must run as the
+    # page says, print the reply and exit 0 with nothing on stderr.
+    proc = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, "background.py"),
+                             "hello", "world"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    status = _wait(proc, TIMEOUT)
+    if status is None:
+        proc.kill()
+        proc.wait()
+    out, err = proc.communicate()
+    assert (status, out.decode("utf-8"), err.decode("utf-8")) == (0, "HELLO WORLD\n", "")
+    with io.open(os.path.join(ROOT, "docs", "guide", "quickstart.rst"), encoding="utf-8") as f:
+        page = f.read()
+    assert ".. literalinclude:: examples/background.py" in page
+    assert "prints ``HELLO WORLD``" in page
