@@ -215,8 +215,8 @@ def test_the_wheel_is_universal_with_license_stubs_and_plugin(wheel):
         entry_points = archive.read(info.replace("METADATA", "entry_points.txt"))
     assert set(n.split("/")[0] for n in names) == set(
         ["compatserver", "analysis", info.split("/")[0]])
-    for name in ("py.typed", "__init__.pyi", "testing.pyi", "testing.py",
-                 "_pytest_plugin.py"):
+    for name in ("py.typed", "__init__.pyi", "testing.pyi", "http.pyi", "wsgi.pyi",
+                 "xmlrpc.pyi", "testing.py", "_pytest_plugin.py"):
         assert "compatserver/" + name in names
     assert [n for n in names if re.search(r"\.dist-info/(licenses/)?LICENSE$", n)]
     for header in ("Author: The compatserver maintainers",
@@ -279,6 +279,7 @@ def test_the_guide_example_passes_against_the_installed_wheel(work, installed):
 
 _GOOD = '''
 import compatserver
+from compatserver import http, wsgi, xmlrpc
 from compatserver.testing import ServingError, serving
 
 
@@ -300,24 +301,40 @@ def run() -> None:
     forking.collect_children(blocking=True)
     moved: list[str] = compatserver.install()
     print(moved, ServingError, compatserver.__version__)
+
+
+def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+    return [b"ok"]
+
+
+def run_others() -> None:
+    web = http.ThreadingHTTPServer(("127.0.0.1", 0), http.SimpleHTTPRequestHandler)
+    web.block_on_close_timeout = 1.0
+    rpc = xmlrpc.ThreadPoolXMLRPCServer(("127.0.0.1", 0), logRequests=False)
+    rpc.register_function(run)
+    print(rpc.pool_stats(), web.server_port)
+    wsgi.make_server("127.0.0.1", 0, app, server_class=wsgi.ThreadingWSGIServer).shutdown()
 '''
 
 _BAD = '''
 import compatserver
+import compatserver.http
 
 server = compatserver.ThreadingTCPServer(("127.0.0.1", 0), compatserver.StreamRequestHandler)
 server.serve_forever(poll_interval="fast")
 server.block_on_close_timeout = "soon"
 server.no_such_attribute
+compatserver.http.ThreadingHTTPServer(("127.0.0.1", 0), compatserver.http.SimpleHTTPRequestHandler).pool_stats()
 '''
 
 _BAD_ERRORS = [
-    'bad.py:5: error: Argument "poll_interval" to "serve_forever" of "LoopMixIn"'
+    'bad.py:6: error: Argument "poll_interval" to "serve_forever" of "LoopMixIn"'
     ' has incompatible type "str"; expected "float"  [arg-type]',
-    'bad.py:6: error: Incompatible types in assignment (expression has type "str",'
+    'bad.py:7: error: Incompatible types in assignment (expression has type "str",'
     ' variable has type "float | None")  [assignment]',
-    'bad.py:7: error: "ThreadingTCPServer" has no attribute "no_such_attribute"'
+    'bad.py:8: error: "ThreadingTCPServer" has no attribute "no_such_attribute"'
     '  [attr-defined]',
+    'bad.py:9: error: "ThreadingHTTPServer" has no attribute "pool_stats"  [attr-defined]',
 ]
 
 
@@ -337,3 +354,4 @@ def test_the_installed_stubs_satisfy_mypy(work, installed):
     assert (status, out) == (0, "")
     status, out = _run(mypy + ["bad.py"], directory, env)
     assert out.splitlines() == _BAD_ERRORS
+
