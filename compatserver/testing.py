@@ -34,6 +34,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 
 from ._compat import monotonic
 
@@ -93,7 +94,7 @@ def _wait_until(predicate, deadline, interval=0.002):
     while not predicate():
         if monotonic() >= deadline:
             return False
-        threading.Event().wait(min(interval, max(0.0, deadline - monotonic())))
+        time.sleep(min(interval, max(0.0, deadline - monotonic())))
         interval = min(interval * 2, 0.05)
     return True
 
