@@ -75,6 +75,7 @@ html_theme_options = {
     # 1240 px: a 950 px text column, where every diagram fits at its natural
     # size (at most 900 px wide), with no sideways scroll in a 1280 px window.
     "page_width": "1240px",
+    "body_max_width": "none",
     "sidebar_width": "230px",
 }
 html_static_path = ["_static"]

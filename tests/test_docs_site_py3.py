@@ -463,8 +463,18 @@ window.addEventListener("load", function () {
     out.push(r);
   });
   var root = document.scrollingElement || document.documentElement;
+  // Boxes of the page body that scroll sideways (a diagram or a listing wider
+  // than the column), besides the page itself.
+  var boxes = [];
+  document.querySelectorAll("div.body *").forEach(function (el) {
+    var overflow = getComputedStyle(el).overflowX;
+    if ((overflow === "auto" || overflow === "scroll") && el.scrollWidth > el.clientWidth + 1) {
+      boxes.push(el.tagName + "." + el.className + ": " + el.scrollWidth + " > " + el.clientWidth +
+                 " (" + (el.textContent || "").trim().slice(0, 50) + ")");
+    }
+  });
   out.push({tag: "PAGE", src: "", scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
-            width: window.innerWidth, height: 0, loaded: true, natural: 0});
+            width: window.innerWidth, height: 0, loaded: true, natural: 0, boxes: boxes});
   var pre = document.createElement("pre");
   pre.id = "compatdocs-image-check";
   pre.textContent = JSON.stringify(out);
@@ -529,6 +539,7 @@ def test_chromium_renders_every_diagram_of_the_narrative_page(html_dir):
     # at most 900 px wide and no narrower than its natural size (not shrunk).
     assert layout[0]["width"] == 1280
     assert layout[0]["scrollWidth"] <= layout[0]["clientWidth"], layout
+    assert layout[0]["boxes"] == []
     too_wide = [(i["src"], i["width"]) for i in diagrams if i["width"] > 900]
     assert too_wide == []
     shrunk = [(i["src"], i["width"], i["natural"]) for i in diagrams

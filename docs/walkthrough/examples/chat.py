@@ -19,8 +19,10 @@ class ChatHandler(socketserver.StreamRequestHandler):
     """One client: register, relay its lines, unregister when it leaves."""
 
     def setup(self):
-        socketserver.StreamRequestHandler.setup(self)   # not super(): 2.7's classes are old-style
-        self.request.settimeout(60)   # a client that stops reading cannot block the others
+        # Not super(): 2.7's classes are old-style.
+        socketserver.StreamRequestHandler.setup(self)
+        # A client that stops reading cannot block the others.
+        self.request.settimeout(60)
         self.send_lock = threading.Lock()   # guards wfile: one sender at a time
         self.closed = False
         with self.server.lock:
@@ -84,13 +86,16 @@ def main(argv):
             address = server.server_address
             alice = socket.create_connection(address, timeout=10)
             alice_in = alice.makefile("rb")
-            print(alice_in.readline().decode().strip())    # welcome: alice is registered
+            # The welcome: alice is registered.
+            print(alice_in.readline().decode().strip())
             bob = socket.create_connection(address, timeout=10)
-            print(alice_in.readline().split(b": ", 1)[1].decode().strip())  # bob joined
+            # bob joined:
+            print(alice_in.readline().split(b": ", 1)[1].decode().strip())
             bob.sendall(b"hi alice\n")
             print(alice_in.readline().split(b": ", 1)[1].decode().strip())
             bob.close()
-            print(alice_in.readline().split(b": ", 1)[1].decode().strip())  # bob left
+            # bob left:
+            print(alice_in.readline().split(b": ", 1)[1].decode().strip())
             alice_in.close()
             alice.close()
         finally:
