@@ -13,7 +13,9 @@ stdlib's server modules (``socketserver``, ``http.server`` ...),
 ``compatserver``, the script itself and the modules beside it (a handler
 kept in a sibling ``handlers.py``), plus any the caller names.  Nothing is
 expected of what the script does: its protocol, its client and its replies
-are its own business.  When it ends, the threads it left running are given
+are its own business.  A script that serves until Ctrl-C ends
+there: make the requests you want to see, then press Ctrl-C, and the run is
+what was recorded until then.  When it ends, the threads it left running are given
 *timeout* seconds to finish (a worker still in ``finish()`` belongs to the
 flow); daemon threads get a short grace and are then left alone, as the
 interpreter would leave them at exit.
@@ -378,6 +380,9 @@ def run(path, argv=(), tracer=None, modules=(), timeout=10.0):
                     exec(code, main.__dict__)
                 except SystemExit as exc:
                     status = _exit_status(exc.code)
+                except KeyboardInterrupt:
+                    # How a server that serves until Ctrl-C ends: what ran until then is the run.
+                    pass
                 except BaseException:
                     failure = sys.exc_info()
                 running = _wait_for_threads(before, timeout)

@@ -173,3 +173,10 @@ def test_a_handler_from_a_module_beside_the_script():
     last = flow.steps[-1]
     assert (last.qualname, last.module, last.file) == ("Shouter.handle", "shouting", path("shouting.py"))
     assert [s.role for s in flow.steps] == ["main"] * len(flow.steps)  # served in the main thread
+
+
+def test_a_server_that_serves_until_ctrl_c():
+    # The Ctrl-C ends serve_forever() with KeyboardInterrupt: the run is what ran until then.
+    flow = script.run(path("until_interrupted.py")).flow()
+    assert flow.steps[-1].qualname == "Once.handle"
+    assert flow.steps[0].qualname == "TCPServer.__init__"
