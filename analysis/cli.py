@@ -641,6 +641,9 @@ def main(argv=None):
     except TracerError as exc:
         sys.stderr.write("analysis: error: %s\n" % (exc,))
         return 1
+    except KeyboardInterrupt:  # a second Ctrl-C, after the script's own run ended
+        sys.stderr.write("analysis: interrupted\n")
+        return 130
     except Exception as exc:  # the scenario module's own errors
         from analysis import scenarios
 
