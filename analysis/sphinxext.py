@@ -48,6 +48,11 @@ Directives (every one takes ``:python: X.Y[.Z]`` unless said otherwise, and
     With ``:python:``: the inheritance graph of every class the module
     defines there (guards such as ``hasattr(os, "fork")`` shown dashed).
     Without: which class exists on which interpreter.
+``.. version-notes::``
+    The narrative walkthrough's notes on the other interpreters, computed
+    (:mod:`analysis.notes`): ``:module:``, ``:lookup:``, ``:owners: names``,
+    ``:flow:`` (with ``:from:`` / ``:until:``), ``:source: Owner.function``.
+    ``:python: newest`` (any directive) is the newest interpreter recorded.
 ``.. changelog::``
     What changed from each traced interpreter to the next, newest first, in
     prose: steps a flow gains or loses (gone from the version, or still
