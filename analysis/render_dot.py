@@ -84,11 +84,13 @@ def _legend(roles, extra_rows=()):
     for role in _ROLE_ORDER:
         if role in roles:
             rows.append(
-                '<tr><td bgcolor="%s" width="18"> </td><td align="left">%s</td></tr>'
+                '<tr><td bgcolor="%s" width="18"> </td><td align="left">%s&#160;</td></tr>'
                 % (ROLE_COLOURS[role], "child process" if role == "child" else role + " thread")
             )
     for swatch, text in extra_rows:
-        rows.append('<tr><td>%s</td><td align="left">%s</td></tr>' % (swatch, _html(text)))
+        # A trailing space: browsers draw the text a little wider than
+        # Graphviz measures it, and a table cell clips it.
+        rows.append('<tr><td>%s</td><td align="left">%s&#160;</td></tr>' % (swatch, _html(text)))
     return (
         '  legend [shape=plaintext, fontsize=10, label=<<table border="0" cellborder="1" '
         'cellspacing="0" cellpadding="3"><tr><td colspan="2"><b>legend</b></td></tr>%s'

@@ -193,12 +193,12 @@ def test_callflow_dot_exact():
         'penwidth=1.5, label="thread hop:\\nnew thread runs this"];\n'
         '  legend [shape=plaintext, fontsize=10, label=<<table border="0" cellborder="1" '
         'cellspacing="0" cellpadding="3"><tr><td colspan="2"><b>legend</b></td></tr>'
-        '<tr><td bgcolor="#dbe8f7" width="18"> </td><td align="left">main thread</td></tr>'
-        '<tr><td bgcolor="#fbdcbc" width="18"> </td><td align="left">worker thread</td></tr>'
+        '<tr><td bgcolor="#dbe8f7" width="18"> </td><td align="left">main thread&#160;</td></tr>'
+        '<tr><td bgcolor="#fbdcbc" width="18"> </td><td align="left">worker thread&#160;</td></tr>'
         '<tr><td>&#9492; N.</td><td align="left">called by the nearest row above, one level '
-        "out</td></tr>"
+        "out&#160;</td></tr>"
         '<tr><td><font color="#c0392b">- - &#8594;</font></td>'
-        '<td align="left">starts a thread (hop)</td></tr></table>>];\n'
+        '<td align="left">starts a thread (hop)&#160;</td></tr></table>>];\n'
         "  lane1 -> legend [style=invis];\n"
         "}\n"
     )
@@ -258,9 +258,9 @@ def test_a_fork_is_drawn_and_told_as_a_child_process(fake_lines):
     forked = model.Flow(scenario="forking-tcp", python=_python("3.12.1"), steps=steps)
     dot = render_dot.callflow_dot(forked)
     assert '<b>child process: child-4242</b>' in dot
-    assert '<td align="left">child process</td>' in dot
+    assert '<td align="left">child process&#160;</td>' in dot
     assert 'label="fork: the child\\nprocess runs this"];' in dot
-    assert ">forks a child process (hop)<" in dot and "starts a thread" not in dot
+    assert ">forks a child process (hop)&#160;<" in dot and "starts a thread" not in dot
     assert 'label="server\\n(child)"' in render_dot.sequence_dot(
         forked, objects={"BaseServer": "server", "ForkingMixIn": "server"})
     text = render_rst.flow_steps(forked, {FAKE_SOURCE: fake_lines}, "3.12.1")
