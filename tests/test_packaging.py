@@ -242,6 +242,33 @@ def test_the_plugin_comes_from_the_installed_wheel(request):
 '''
 
 
+_LEAK = '''
+import socket
+import threading
+
+import compatserver
+
+entered = threading.Event()
+
+
+class Hang(compatserver.StreamRequestHandler):
+    def handle(self):
+        self.rfile.readline()
+        entered.set()
+        threading.Event().wait(30)  # a daemon thread: the run does not wait
+
+
+def test_a_leaked_handler_thread_fails_the_test(serve):
+    serve.timeout = 0.3
+    server = serve(compatserver.ThreadingTCPServer, Hang,
+                   block_on_close=False, daemon_threads=True)
+    client = socket.create_connection(server.server_address, 10)
+    client.sendall(b"hang\\n")
+    assert entered.wait(10)
+    client.close()
+'''
+
+
 def _sample_tox_ini():
     parser = ConfigParser()
     parser.read(os.path.join(EXAMPLE, "tox.ini"))
@@ -263,8 +290,9 @@ def test_the_guide_example_passes_against_the_installed_wheel(work, installed):
     # command run by this interpreter, compatserver from the wheel only.
     project = os.path.join(work, "project")
     shutil.copytree(EXAMPLE, project, ignore=_NOT_SOURCE)
-    with io.open(os.path.join(project, "test_where.py"), "w", encoding="utf-8") as f:
-        f.write(_WHERE.decode("ascii") if OLDEST else _WHERE)
+    for name, text in (("test_where.py", _WHERE), ("test_leak.py", _LEAK)):
+        with io.open(os.path.join(project, name), "w", encoding="utf-8") as f:
+            f.write(text.decode("ascii") if OLDEST else text)
     command = _sample_tox_ini().get("testenv", "commands").split()
     assert command[0] == "pytest"
     command = [sys.executable, "-m", "pytest"] + [
@@ -273,8 +301,12 @@ def test_the_guide_example_passes_against_the_installed_wheel(work, installed):
     env = _child_env(installed)
     env["COMPATSERVER_TARGET"] = installed
     status, out = _run(command, project, env)
-    assert status == 0, out
-    assert "5 passed" in out.splitlines()[-1], out
+    # The example's four tests, test_where and test_leak pass; test_leak's
+    # teardown is an error that names the thread.
+    assert status == 1, out
+    assert re.search(r"\b6 passed, 1 error", out.splitlines()[-1]), out
+    assert ("ServingError: ThreadingTCPServer did not stop within 0.3 s: "
+            "threads still running: Thread-") in out, out
 
 
 _GOOD = '''
