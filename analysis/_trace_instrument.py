@@ -12,9 +12,10 @@ function objects stay the same objects, so every reference to them (a
 method in a class, a callback registered at import, a bound method made
 before the run) records its calls; code that is not recorded runs untouched.
 
-The recording code (``_TEMPLATE``) is compiled once per number of free
-variables (a function's ``__code__`` can only be replaced by code with as
-many) and specialised per function by its constants: the placeholders
+The recording code (``_TEMPLATE``) is compiled once per signature (it takes
+the arguments the way the function does) and number of free variables (a
+function's ``__code__`` can only be replaced by code with as many), and
+specialised per function by its constants: the placeholders
 ``"__name__"`` in it become the objects the call needs (the copy to call,
 the owner, the recording's list ...), so the hot path loads constants,
 without a closure cell or a global lookup, and records a call the way the
@@ -45,57 +46,113 @@ _TEMPLATE = '''
 def _outer():
     %(free)s = None
 
-    def recording_call(*args, **kwargs):
+    def recording_call(%(params)s):
         if "__recording__".active:
             try:
-                frame = "__getframe__"()
-                caller = frame.f_back
-                owner = "__owner__"
-                if owner is None:  # decided by the receiver's type
-                    owner = "__owner_of__"(args)
+                _frame = "__getframe__"()
+                _caller = _frame.f_back
+                _owner = "__owner__"
+                if _owner is None:  # decided by the receiver's type
+                    _owner = "__owner_of__"(%(receiver)s)
                 try:
-                    thread_id = "__local__".thread_id
+                    _thread = "__local__".thread_id
                 except "__AttributeError__":  # the first recorded call of a new thread
-                    "__first_call__"(frame, "__info__", owner)
+                    "__first_call__"(_frame, "__info__", _owner)
                 else:
-                    if thread_id is None:  # called by the tracer's own owner lookup (owner_of)
+                    if _thread is None:  # called by the tracer's own owner lookup (owner_of)
                         pass
-                    elif caller is None:
-                        "__raw_extend__"(("__id__"(frame), None, thread_id, "__index__", owner, None, None))
+                    elif _caller is None:
+                        "__raw_extend__"(("__id__"(_frame), None, _thread, "__index__", _owner, None, None))
                     else:
-                        above = caller.f_back
-                        if above is not None and "__id__"(above.f_code) in "__recorded__":
-                            anchor = "__id__"(above)  # called by a recorded function
+                        _above = _caller.f_back
+                        if _above is not None and _above.f_code.co_filename is "__filename__":
+                            _anchor = "__id__"(_above)  # called by a recorded function (its recording code)
                         else:
-                            anchor = "__anchor_of__"(above)
-                        "__raw_extend__"(("__id__"(frame), anchor, thread_id, "__index__", owner,
-                                          caller.f_code, caller.f_lasti))
-            except "__Exception__" as exc:
-                "__fail__"(exc)
-        return "__original__"(*args, **kwargs)
+                            _anchor = "__anchor_of__"(_above)
+                        "__raw_extend__"(("__id__"(_frame), _anchor, _thread, "__index__", _owner,
+                                          _caller.f_code, _caller.f_lasti))
+            except "__Exception__" as _exc:
+                "__fail__"(_exc)
+        return "__original__"(%(arguments)s)
         %(free)s  # never runs: makes the names free variables of recording_call
     return recording_call
 '''
+_GENERIC = ("*args, **kwargs", "*args, **kwargs", "args[0] if args else None")
+_LOCALS = frozenset(["_frame", "_caller", "_owner", "_thread", "_above", "_anchor", "_exc", "_outer"])
 
-_templates = {}  # number of free variables -> template code
+# The file name of every recording code object: the same string object in
+# all of them, so that "this frame runs a recording code" is one identity
+# test (a set of ids is what anchor() uses, and costs a call of id()).
+_FILENAME = "<analysis.trace recording code>"
+_templates = {}  # (parameters, arguments, receiver, free variables) -> template code
 _templates_lock = threading.Lock()
 
 
-def _template(free):
-    """The recording code object with *free* free variables (compiled once per count)."""
+def _signature(code):
+    """``(parameters, arguments, receiver)`` source for a function with *code*'s signature.
+
+    The recording code takes the arguments the way the function does, so a
+    call goes through the interpreter's fast path and the defaults of the
+    function (``__defaults__``, ``__kwdefaults__``) apply to it unchanged;
+    ``*args, **kwargs`` only for what cannot be spelled that way
+    (positional-only parameters, Python 2's tuple parameters).
+    """
+    if getattr(code, "co_posonlyargcount", 0):  # 3.8+
+        return _GENERIC
+    names = code.co_varnames
+    count = code.co_argcount
+    kwonly = getattr(code, "co_kwonlyargcount", 0)  # Python 3
+    positional = list(names[:count])
+    keywords = list(names[count:count + kwonly])
+    index = count + kwonly
+    star = starstar = None
+    if code.co_flags & 0x04:  # CO_VARARGS
+        star = names[index]
+        index += 1
+    if code.co_flags & 0x08:  # CO_VARKEYWORDS
+        starstar = names[index]
+    every = positional + keywords + [n for n in (star, starstar) if n]
+    if any(not _is_identifier(n) or n in _LOCALS for n in every):
+        return _GENERIC
+    params = list(positional)
+    arguments = list(positional)
+    if star:
+        params.append("*" + star)
+        arguments.append("*" + star)
+    elif keywords:
+        params.append("*")
+    params += keywords
+    arguments += ["%s=%s" % (k, k) for k in keywords]
+    if starstar:
+        params.append("**" + starstar)
+        arguments.append("**" + starstar)
+    receiver = positional[0] if positional else "None"
+    return ", ".join(params), ", ".join(arguments), receiver
+
+
+def _is_identifier(name):
+    return bool(name) and (name[0].isalpha() or name[0] == "_") and name.replace("_", "a").isalnum()
+
+
+def _template(code):
+    """The recording code object for a function with *code* (compiled once per signature)."""
+    key = _signature(code) + (len(code.co_freevars),)
     with _templates_lock:
-        code = _templates.get(free)
-        if code is None:
-            names = ", ".join("_free%d" % i for i in range(free)) or "_unused"
-            source = _TEMPLATE % {"free": names if free else "_unused"}
+        template = _templates.get(key)
+        if template is None:
+            params, arguments, receiver = key[:3]
+            free = ", ".join("_free%d" % i for i in range(key[3]))
+            source = _TEMPLATE % {
+                "params": params, "arguments": arguments, "receiver": receiver, "free": free or "_unused",
+            }
             if not free:
                 source = source.replace("        _unused  # never runs", "        pass  # never runs")
             namespace = {}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compile(source, __file__, "exec"), namespace)
-            code = _templates[free] = _compat.func_code(namespace["_outer"]())
-    return code
+                exec(compile(source, _FILENAME, "exec"), namespace)
+            template = _templates[key] = _compat.func_code(namespace["_outer"]())
+    return template
 
 
 def _copy(func):
@@ -192,14 +249,14 @@ class InstrumentHook(Backend):
 
         local = recording.local
 
-        def owner_of(args):
+        def owner_of(receiver):
             # The lookup calls Python functions (analysis.mro, analysis._compat)
             # that are recorded when the filter covers them: not calls of the
             # run.  A None thread id tells the recording code so.
             thread_id = getattr(local, "thread_id", None)
             local.thread_id = None
             try:
-                key = receiver_key(args[0] if args and first_arg else None)
+                key = receiver_key(receiver if first_arg else None)
                 return owner_for(info, code, key, module_globals, func)
             finally:
                 if thread_id is None:
@@ -219,7 +276,7 @@ class InstrumentHook(Backend):
             "__raw_extend__": recording.raw.extend,
             "__id__": id,
             "__index__": info.index,
-            "__recorded__": recording.recorded,
+            "__filename__": _FILENAME,
             "__anchor_of__": recording.anchor,
             "__Exception__": Exception,
             "__fail__": self.fail,
@@ -232,7 +289,7 @@ class InstrumentHook(Backend):
         made = []
         for func in self._functions():
             original = func.__code__
-            template = _template(len(original.co_freevars))
+            template = _template(original)
             constants = self._constants(func)
             code = _compat.code_with_consts(
                 template, [constants.get(c, c) if isinstance(c, str) else c for c in template.co_consts]

@@ -597,3 +597,25 @@ def test_raw_records_are_named():
     assert record == tree.RawCall(1, 2, 3, 4, OWNED, None, None)
     with pytest.raises(TypeError):
         tree.RawCall(1, 2, 3, 4, OWNED, None, None, nonsense=1)
+
+
+def with_defaults(a, b=2, *rest, **named):
+    return (a, b, rest, sorted(named.items()))
+
+
+def call_with_defaults():
+    return [
+        with_defaults(1),
+        with_defaults(1, 3, 4, x=5),
+        with_defaults(b=7, a=1),
+    ]
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_arguments_and_defaults_reach_the_function_unchanged(kind):
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        results = call_with_defaults()
+    assert results == [(1, 2, (), []), (1, 3, (4,), [("x", 5)]), (1, 7, (), [])]
+    assert [c.qualname for c in tracer.trace("x").calls] == ["call_with_defaults"] + ["with_defaults"] * 3
+    assert with_defaults.__defaults__ == (2,)
