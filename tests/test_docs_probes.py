@@ -91,7 +91,8 @@ def test_outputs_records_what_each_worked_example_prints(tmp_path):
         report = json.load(f)
     examples = report["examples"]
     assert sorted(examples) == ["chat.py", "threaded_echo.py", "upper_echo.py"]
-    assert all(e["status"] == 0 for e in examples.values())
+    assert [(n, e["status"], e["stderr"]) for n, e in sorted(examples.items())] == [
+        (n, 0, "") for n in sorted(examples)]
     assert examples["upper_echo.py"]["stdout"] == "HELLO\n"
     # Thread names: "Thread-2" up to 3.9, "Thread-2 (process_request_thread)" from 3.10.
     suffix = " (process_request_thread)" if sys.version_info >= (3, 10) else ""

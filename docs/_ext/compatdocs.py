@@ -103,6 +103,21 @@ def merge_reports(folder, files, note=lambda path: None):
     return reports
 
 
+def note_recording(env, folder):
+    """Make the document being read depend on the recording that filled *folder*.
+
+    Sphinx 9 takes a folder given to ``note_dependency()`` for a missing
+    file and reads the document again on every build (the matrix and the
+    walkthrough were read again by each no-change ``make docs``).  ``make
+    docs`` rewrites its stamp, ``docs/_generated/.inputs``, whenever it
+    records, an interpreter added or gone included: that file stands for
+    the folder.
+    """
+    stamp = os.path.join(os.path.dirname(os.path.normpath(folder)), ".inputs")
+    if os.path.isfile(stamp):
+        env.note_dependency(stamp)
+
+
 def parse(directive, lines):
     """Parse generated reST, section titles included, in place of the directive."""
     node = nodes.Element()
@@ -128,8 +143,8 @@ class CompatMatrix(SphinxDirective):
         folder = self.config.compatdocs_probe_dir
         if not os.path.isdir(folder):
             return self.warn("no probe results: %s does not exist (run `make docs`)" % folder)
-        # The folder too: an interpreter added since the last build adds a file.
-        self.env.note_dependency(folder)
+        # The recording too: an interpreter added since the last build adds a file.
+        note_recording(self.env, folder)
         files = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
         if not files:
             return self.warn("no probe results in %s (run `make docs`)" % folder)
@@ -321,7 +336,7 @@ class ProbeNotes(_GeneratedInput):
         folder = self.config.compatdocs_probe_dir
         if not os.path.isdir(folder):
             return self.warn("no probe results: %s does not exist (run `make docs`)" % folder)
-        self.env.note_dependency(folder)
+        note_recording(self.env, folder)
         files = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
         try:
             reports = merge_reports(folder, files, self.env.note_dependency)
@@ -361,7 +376,7 @@ class ExampleOutput(_GeneratedInput):
         folder = self.config.compatdocs_output_dir
         if not os.path.isdir(folder):
             return self.warn("no recorded outputs: %s does not exist (run `make docs`)" % folder)
-        self.env.note_dependency(folder)
+        note_recording(self.env, folder)
         name = self.arguments[0]
         outputs = []
         for file in sorted((f for f in os.listdir(folder) if f.endswith(".json")), key=version_key):
@@ -373,7 +388,8 @@ class ExampleOutput(_GeneratedInput):
                 status, stdout = result["status"], result["stdout"]
             except (ValueError, KeyError, TypeError) as e:
                 return self.warn("%s has no recorded output of %s (%s)" % (path, name, e))
-            if status != 0:
+            if status != 0 or result.get("stderr"):
+                # A traceback on stderr is a broken example even when it exits 0.
                 return self.warn("%s exited with status %s on Python %s: %s" % (
                     name, status, report["python"], result.get("stderr", "")[-300:]))
             outputs.append((short_version(report["python"]), stdout))

@@ -46,6 +46,9 @@ def ask(port, text):
 def main(argv):
     if argv[:1] == ["--demo"]:
         server = Server(("127.0.0.1", 0), NamedEchoHandler)
+        # Its clients have left: let the handlers finish before the program
+        # exits (daemon threads are torn down mid-request at exit on 2.7).
+        server.daemon_threads = False
         thread = threading.Thread(target=server.serve_forever)
         thread.start()
         try:
