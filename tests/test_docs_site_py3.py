@@ -73,6 +73,9 @@ def html_dir(site):
     return html
 
 
+# The first test builds the site (the session fixture): on a loaded two-core
+# machine that takes up to two minutes, the default per-test limit.
+@pytest.mark.timeout(BUILD_TIMEOUT)
 def test_the_site_builds_with_zero_warnings(site):
     html, status, output = site
     warnings = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
