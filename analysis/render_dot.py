@@ -212,13 +212,13 @@ def classes_dot(classes, name="classes", highlight=()):
                 quote(cls), quote(base), "arrowhead=empty" + style, label))
     rows = ['<tr><td colspan="2"><b>legend</b></td></tr>',
             '<tr><td>A &#8594; B</td><td align="left">A subclasses B (1, 2: order of the '
-            'bases)</td></tr>']
+            'bases)&#160;</td></tr>']
     if mixins:
         rows.append('<tr><td bgcolor="#fff6d5">MixIn</td><td align="left">a mixin; dashed '
-                    'yellow arrows point at it</td></tr>')
+                    'yellow arrows point at it&#160;</td></tr>')
     if any(guard for _, _, guard in classes):
         rows.append('<tr><td border="1" style="dashed">Class</td><td align="left">defined '
-                    'only if its guard holds (hover for it)</td></tr>')
+                    'only if its guard holds (hover for it)&#160;</td></tr>')
     # The legend is the graph's label, under the drawing: as a node it would
     # sit in a rank of its own and widen the picture by its width.
     out.append('  labelloc=b; fontsize=10; label=<<table border="0" cellborder="1" '

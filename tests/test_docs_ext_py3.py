@@ -277,8 +277,8 @@ def test_classes_dot_marks_mixins_guards_and_base_order(fake_lines):
             'color="#b08800", label="1"];\n') in dot
     assert '  "ThreadingTCPServer" -> "TCPServer" [arrowhead=empty, label="2"];\n' in dot
     assert '  "TCPServer" -> "BaseServer" [arrowhead=empty];\n' in dot
-    assert ">a mixin; dashed yellow arrows point at it<" in dot
-    assert ">defined only if its guard holds (hover for it)<" in dot
+    assert ">a mixin; dashed yellow arrows point at it&#160;<" in dot
+    assert ">defined only if its guard holds (hover for it)&#160;<" in dot
     plain = render_dot.classes_dot([("A", [], ""), ("B", ["A"], "")])
     assert "mixin" not in plain and "guard" not in plain
 
