@@ -37,7 +37,26 @@ if [ -z "${PYENV_ROOT:-}" ] && command -v pyenv >/dev/null 2>&1; then
         export PYENV_ROOT="$pyenv_root"
     fi
 fi
-. "$here/interpreters.sh"
+# The interpreters, found without pyenv's shims: a shim costs most of a
+# second per call (it runs pyenv's bash), and the twenty calls a no-change
+# `make docs` made took ten seconds.  pyenv's own versions first (those
+# PYENV_VERSION selects, else every one installed), then PATH, shims left out.
+# The same ones `make test` runs (.ci/interpreters.sh).
+find_python() {
+    local v=$1 d p
+    if [ -n "${PYENV_ROOT:-}" ] && [ -d "$PYENV_ROOT/versions" ]; then
+        for d in $(echo "${PYENV_VERSION:-}" | tr ':' ' ') $(ls "$PYENV_ROOT/versions" 2>/dev/null | sort -V); do
+            case $d in
+                "$v".[0-9]*) if [ -x "$PYENV_ROOT/versions/$d/bin/python$v" ]; then
+                                 echo "$PYENV_ROOT/versions/$d/bin/python$v $d"; return 0
+                             fi;;
+            esac
+        done
+    fi
+    p=$(command -v "python$v" 2>/dev/null) || return 1
+    case $p in */shims/*) return 1;; esac
+    "$p" -c 'import platform, sys; print(sys.executable + " " + platform.python_version())' 2>/dev/null
+}
 
 generate_only=0; force=0
 for arg in "$@"; do
@@ -62,8 +81,9 @@ venv="$root/.venv-docs"
 if [ $generate_only = 0 ]; then
     host=""
     for v in 3.13 3.12 3.11; do
-        if command -v "python$v" >/dev/null 2>&1 && "python$v" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-            host="python$v"; break
+        found=$(find_python "$v") || continue
+        if "${found% *}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            host=${found% *}; break
         fi
     done
     if [ -z "$host" ]; then
@@ -72,7 +92,7 @@ if [ $generate_only = 0 ]; then
     fi
     stamp="$venv/.setup-cfg"
     if ! [ -x "$venv/bin/sphinx-build" ] || ! cmp -s setup.cfg "$stamp" \
-        || [ "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "${host#python}" ]; then
+        || [ "$(readlink -f "$venv/bin/python")" != "$(readlink -f "$host")" ]; then
         log "creating .venv-docs with $host (Sphinx from setup.cfg's docs extra) ..."
         rm -rf "$venv"
         "$host" -m venv "$venv" >&2 || exit 1
@@ -87,25 +107,22 @@ if [ $generate_only = 0 ]; then
 fi
 
 # -- 3. traces and probes ---------------------------------------------------
-envs=$(compat_envs)
-if [ -z "$envs" ]; then
-    echo "make docs: no Python interpreter found (looked for python2.7 and python3.6 to python3.13)" >&2
-    exit 1
-fi
 # The interpreters themselves, not tox environments: creating nine of them
 # took six of the thirteen minutes of a first `make docs`, and whether `make
 # test` had made them changed the interpreter list, so the stamp below.  What
 # the recordings need besides the checkout is six, a single file that runs on
 # 2.7 and 3.x: one copy of it goes last on every interpreter's PYTHONPATH.
 pythons=""
-for e in $envs; do
-    v=${e#py}; v="${v:0:1}.${v:1}"
-    exe=$("python$v" -c 'import sys; print(sys.executable)' 2>/dev/null) || exe=""
-    if [ -z "$exe" ]; then
-        echo "make docs: python$v is on PATH but does not say where it is" >&2; exit 1
-    fi
-    pythons="$pythons $exe"
+interpreters=""  # "path version" lines, for the stamp
+for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+    info=$(find_python "$v") || continue
+    pythons="$pythons ${info% *}"
+    interpreters="$interpreters$info"$'\n'
 done
+if [ -z "$pythons" ]; then
+    echo "make docs: no Python interpreter found (looked for python2.7 and python3.6 to python3.13)" >&2
+    exit 1
+fi
 newest=${pythons##* }
 sixdir="$gen/.six"
 if ! [ -f "$sixdir/six.py" ]; then
@@ -138,7 +155,7 @@ inputs_listing() {
         ! -path analysis/sphinxext.py ! -path analysis/pages.py | LC_ALL=C sort | xargs sha256sum
     sha256sum docs/_tools/probes.py docs/_tools/outputs.py .ci/docs.sh
     find docs/walkthrough/examples -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum
-    for p in $pythons; do echo "$p $("$p" -c 'import platform; print(platform.python_version())')"; done
+    printf '%s' "$interpreters"
 }
 listing=$(inputs_listing)
 stampfile="$gen/.inputs"

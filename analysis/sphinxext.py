@@ -659,6 +659,11 @@ class ChangelogDirective(_AnalysisDirective):
     option_spec = dict(_AnalysisDirective.option_spec, scenarios=_names)
 
     def build(self):
+        # Which scenarios and interpreters were recorded: the stamp make docs
+        # rewrites whenever it records stands for the folders.
+        stamp = os.path.join(os.path.dirname(self.store.root), ".inputs")
+        if os.path.isfile(stamp):
+            self.env.note_dependency(stamp)
         chosen = self.options.get("scenarios") or [
             name for name in self.store.scenarios() if not name.startswith("compat-")]
         recorded, sources = {}, {}

@@ -79,5 +79,7 @@ html_theme_options = {
     "sidebar_width": "230px",
 }
 html_static_path = ["_static"]
-html_css_files = ["compatdocs.css"]
+# Written as the HTML builder stores it, or Sphinx sees a changed configuration
+# on every build and reads a page again.
+html_css_files = [("compatdocs.css", {"priority": 800})]
 html_last_updated_fmt = "%Y-%m-%d %H:%M UTC"
