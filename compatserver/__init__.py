@@ -19,13 +19,13 @@ server class built on the stdlib's socketserver), and the thread-pool servers (:
 ``AF_UNIX``, :class:`ThreadPoolUnixStreamServer` and
 :class:`ThreadPoolUnixDatagramServer`).
 """
-from ._compat import stdlib
+from ._compat import stdlib  # noqa: F401 - compatserver.stdlib, the stdlib module
 from ._handlers import (
     BaseRequestHandler, ClientDecodeError, DatagramRequestHandler,
     LineTooLong, StreamRequestHandler, TextDatagramRequestHandler,
     TextStreamRequestHandler, is_disconnect)
 from ._install import InstallWarning, install, uninstall
-from ._loop import LoopMixIn
+from ._loop import LoopMixIn  # noqa: F401 - in __all__, built from the parts
 from ._servers import *  # noqa: F401,F403 - the names of _servers.__all__
 from ._pool import *  # noqa: F401,F403 - the names of _pool.__all__
 from . import _pool, _servers

@@ -10,7 +10,7 @@ import pytest
 from analysis import trace as trace_module
 from analysis import _trace_owners as owners
 from analysis import _trace_tree as tree
-from analysis.model import Call, Hop, Thread
+from analysis.model import Hop, Thread
 from analysis.trace import Tracer, TracerError, available_tracers
 
 HERE = __name__  # the module filter that records this file's code

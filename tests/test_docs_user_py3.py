@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from analysis import cli, render_html, script
+from analysis import cli, render_html
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "roots", "test-user-project")

@@ -6,7 +6,7 @@ tests collect and run once unpacked; the wheel built from it is
 ``py2.py3-none-any`` with the license, the stubs and the pytest plugin, and
 that plugin works from a separate project directory (the user guide's
 testing example, run as its tox.ini says) against the installed wheel; the
-stubs satisfy mypy.
+stubs satisfy mypy; and the lint of ``make test`` passes.
 
 The round trips build and install for real, so they run on the oldest and
 the newest interpreter only (2.7 and 3.13), which bracket what a user has.
@@ -387,3 +387,14 @@ def test_the_installed_stubs_satisfy_mypy(work, installed):
     status, out = _run(mypy + ["bad.py"], directory, env)
     assert out.splitlines() == _BAD_ERRORS
 
+
+#: What the lint covers: both packages, the tests and the benchmarks.
+LINTED = ["compatserver", "analysis", "tests", "benchmarks"]
+
+
+@pytest.mark.skipif(not NEWEST, reason="the lint runs on the newest interpreter (3.13)")
+def test_lint_finds_no_unused_import_and_no_undefined_name():
+    # flake8 with setup.cfg's [flake8] section: pyflakes' F401, F821-F823.
+    status, out = _run([sys.executable, "-m", "flake8"] + LINTED, ROOT,
+                       _child_env(None))
+    assert (status, out) == (0, ""), "flake8 (pyflakes) found:\n" + out
