@@ -103,8 +103,18 @@ def test_public_names():
     assert 5 <= compatserver.ThreadPoolMixIn.pool_size <= 32
 
 
+#: For the tests that count accepts or workers exactly: nothing is parked.  A
+#: connection whose line has not arrived within PARK_AFTER_MS (a loaded
+#: machine) is parked, which frees the loop to accept one more, and is later
+#: given to a worker from the loop: the counts then differ by one (seen in
+#: matrix runs: four accepted where three were expected, three workers
+#: started for a sequential client).  Parking has its own tests
+#: (test_load_hostile.py).
+NO_PARKING = {"client_speaks_first": False}
+
+
 def test_workers_start_lazily_and_stay_few_for_a_sequential_client(baseline):
-    with serving(server_class("pool", pool_size=8)((HOST, 0), Command)) as server:
+    with serving(server_class("pool", pool_size=8, **NO_PARKING)((HOST, 0), Command)) as server:
         assert server.pool_stats() == {"workers": 0, "idle": 0, "queued": 0, "started": 0,
                                        "parked": 0, "open": 0, "refused": 0, "timed_out": 0,
                                        "client_errors": 0,
@@ -151,7 +161,7 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
     # One worker busy, two requests queued: the accept loop takes one more
     # and waits with it for a free slot; the other two clients stay in the
     # listen backlog, not accepted.
-    server = gated_server(pool_size=1, queue_size=2)((HOST, 0), Gated)
+    server = gated_server(pool_size=1, queue_size=2, **NO_PARKING)((HOST, 0), Gated)
     clients = Clients(server.server_address)
     try:
         loop = start(server)
@@ -197,7 +207,7 @@ def test_a_full_queue_blocks_accepting_and_shutdown_still_wakes_at_once(baseline
 
 
 def test_serving_again_after_shutdown_keeps_the_queue_bound(baseline):
-    server = gated_server(pool_size=1, queue_size=1)((HOST, 0), Gated)
+    server = gated_server(pool_size=1, queue_size=1, **NO_PARKING)((HOST, 0), Gated)
     try:
         for round_ in range(2):
             server.gate.clear()
