@@ -268,18 +268,24 @@ def _owner(value):
     return _literal(short_name(value)) if value else "absent"
 
 
-def flowdiff_table(diff, layout="ranges"):
+def flowdiff_table(diff, layout="ranges", only_changes=False):
     """The rows of a :class:`~analysis.model.FlowDiff`.
 
     A step is named by its qualname (in the oldest version that has it).
+    With *only_changes*, the rows whose status is ``same`` are left out, and
+    a flow with no other row is one sentence instead of a table.
     ``layout="columns"``: one column per version, a cell naming the class
     that supplies the step there (:data:`ABSENT` where the step does not
     happen), the status last.  ``layout="ranges"`` (readable with nine
     versions): the status, then one cell that groups consecutive versions
     with the same owner (``_Threads on 3.8.18-3.13.0; absent on ...``).
     """
+    rows = [row for row in diff.rows if not (only_changes and row.status == "same")]
+    if not rows:
+        return ("The same steps, from the same classes, on %s.\n"
+                % ", ".join("Python %s" % v for v in diff.versions))
     body = []
-    for row in diff.rows:
+    for row in rows:
         status = row.status if row.status == "same" else "**%s**" % row.status
         owners = [row.per_version.get(v) for v in diff.versions]
         step = _literal(row.qualname or row.key)

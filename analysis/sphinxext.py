@@ -37,6 +37,7 @@ Directives (every one takes ``:python: X.Y[.Z]`` unless said otherwise, and
     ``:layout: columns`` gives one column per interpreter; the default,
     ``ranges``, groups consecutive interpreters that agree (nine columns do
     not fit a page).  ``owner-diff`` and ``stdlib-classes`` take it too.
+    ``:changes-only:`` leaves out the steps that are the same everywhere.
 ``.. owner-diff:: CLASS``
     Who supplies each attribute of *CLASS* on every traced interpreter;
     ``:changes-only:`` keeps the rows that differ, ``:names:`` picks rows.
@@ -441,7 +442,8 @@ class FlowDiffDirective(_AnalysisDirective):
     """``.. flowdiff:: SCENARIO``: the flows of several interpreters side by side."""
 
     optional_arguments = 1
-    option_spec = dict(_AnalysisDirective.option_spec, pythons=_pythons, layout=_layout)
+    option_spec = dict(_AnalysisDirective.option_spec, pythons=_pythons, layout=_layout,
+                       **{"changes-only": directives.flag})
     scenario = CallFlowDirective.scenario
 
     def build(self):
@@ -456,7 +458,8 @@ class FlowDiffDirective(_AnalysisDirective):
         except flow_diff.DiffError as exc:
             raise InputError(str(exc), os.path.join(self.store.root, scenario))
         return self.rst(render_rst.flowdiff_table(
-            diff, layout=self.options.get("layout", "ranges")))
+            diff, layout=self.options.get("layout", "ranges"),
+            only_changes="changes-only" in self.options))
 
 
 class OwnerDiffDirective(_AnalysisDirective):

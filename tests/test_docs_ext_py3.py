@@ -422,6 +422,14 @@ def test_flowdiff_table_from_the_analysis_diff():
             "     - ``socketserver`` on 2.7.18; absent on 3.12.1\n") in ranges
     assert ("   * - ``BaseServer.serve_forever``\n     - same\n"
             "     - ``BaseServer`` on every version\n") in ranges
+    changes = render_rst.flowdiff_table(diff, only_changes=True)
+    assert "``BaseServer.serve_forever``" not in changes
+    assert "same" not in changes
+    assert ("   * - ``_eintr_retry``\n     - **removed**\n"
+            "     - ``socketserver`` on 2.7.18; absent on 3.12.1\n") in changes
+    same = flow_diff.diff([flow("3.12.1"), flow("3.13.0")])
+    assert render_rst.flowdiff_table(same, only_changes=True) == (
+        "The same steps, from the same classes, on Python 3.12.1, Python 3.13.0.\n")
 
 
 def test_version_runs_group_consecutive_equal_values():
