@@ -548,6 +548,11 @@ class ThreadPoolMixIn(LoopMixIn):
                 worker.handling = (request, client_address, deadline)
                 if self._pool.next_cut is None or deadline < self._pool.next_cut:
                     self._pool.next_cut = deadline
+                    # A thread already blocked on a full queue waits
+                    # untimed while no deadline is pending: it waits again
+                    # with this one.
+                    if self._pool.accept_waiting:
+                        self._pool.not_full.notify_all()
         self.process_request_thread(request, client_address)
 
     def _pool_cut(self, now):
