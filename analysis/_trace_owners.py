@@ -6,22 +6,12 @@ receiver's type, the class whose own ``__dict__`` holds the function.
 import os
 
 from analysis import _compat
-from analysis.mro import linearize
+from analysis.mro import doc_line, linearize
 
 CLASS_TYPES = _compat.CLASS_TYPES
 
 #: What a hook's cache holds for a code object outside the filter.
 SKIP = False
-
-
-def doc_line(doc):
-    """The first non-blank line of a docstring, or ``""``."""
-    if not doc or not isinstance(doc, _compat.string_types):
-        return ""
-    for line in doc.strip().splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
 
 
 def skipped_code(code):

@@ -177,7 +177,8 @@ def _kind_and_function(value):
     return "attribute", None
 
 
-def _first_line(doc):
+def doc_line(doc):
+    """The first non-blank line of a docstring, or ``""``."""
     if not doc or not isinstance(doc, _compat.string_types):
         return ""
     for line in doc.strip().splitlines():
@@ -240,7 +241,7 @@ def analyze(cls, include_object=False):
             if shadowed:
                 override = "extends" if calls_up(func, name, shadowed) else "replaces"
             code = _compat.func_code(func) if func is not None else None
-            doc = _first_line(getattr(func, "__doc__", None)) if func is not None else ""
+            doc = doc_line(getattr(func, "__doc__", None)) if func is not None else ""
             attributes.append(
                 Attribute(
                     name=name,
@@ -261,7 +262,7 @@ def analyze(cls, include_object=False):
         bases=bases,
         attributes=attributes,
         module=cls.__module__,
-        doc=_first_line(vars(cls).get("__doc__")),
+        doc=doc_line(vars(cls).get("__doc__")),
     )
 
 
