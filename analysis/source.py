@@ -305,6 +305,21 @@ def find_class(lines, name):
     return None
 
 
+def _class_body(lines, owner):
+    """``(start, end, code lines, indent)`` of class *owner*'s body, or ``None``.
+
+    *owner* may be qualified (``module.Class``); an empty body is ``None``.
+    """
+    start = find_class(lines, owner.replace(":", ".").rsplit(".", 1)[-1])
+    if start is None:
+        return None
+    end = block_end(lines, start)
+    body = [n for n in range(start + 1, end + 1) if _is_code(lines[n - 1])]
+    if not body:
+        return None
+    return start, end, body, _indent(lines[body[0] - 1])
+
+
 def find_def(lines, owner, function):
     """``(first, last)`` lines of ``owner.function``'s definition, or ``None``.
 
@@ -312,14 +327,10 @@ def find_def(lines, owner, function):
     module-level function.  Decorators above the ``def`` are included.
     """
     if owner:
-        start = find_class(lines, owner.replace(":", ".").rsplit(".", 1)[-1])
-        if start is None:
+        found = _class_body(lines, owner)
+        if found is None:
             return None
-        end = block_end(lines, start)
-        body = [n for n in range(start + 1, end + 1) if _is_code(lines[n - 1])]
-        if not body:
-            return None
-        indent = _indent(lines[body[0] - 1])
+        start, end, body, indent = found
         span = range(start + 1, end + 1)
     else:
         indent, span = 0, range(1, len(lines) + 1)
@@ -336,14 +347,10 @@ def find_def(lines, owner, function):
 
 def find_assignment(lines, owner, name):
     """Line of ``name = ...`` directly in class *owner*'s body, or ``None``."""
-    start = find_class(lines, owner.replace(":", ".").rsplit(".", 1)[-1])
-    if start is None:
+    found = _class_body(lines, owner)
+    if found is None:
         return None
-    end = block_end(lines, start)
-    body = [n for n in range(start + 1, end + 1) if _is_code(lines[n - 1])]
-    if not body:
-        return None
-    indent = _indent(lines[body[0] - 1])
+    body, indent = found[2], found[3]
     pattern = re.compile(r"^\s*%s\s*(?::[^=]*)?=[^=]" % re.escape(name))
     strings = _in_string(lines)
     for number in body:
