@@ -265,16 +265,38 @@ class ThreadPoolMixIn(LoopMixIn):
     def server_close(self):
         """Close the server, then stop the workers.
 
-        The workers first handle every request still queued.  With
-        ``block_on_close`` this waits until they have ended (for at most
-        ``block_on_close_timeout`` seconds), except the calling thread, so a
-        handler may call it.
+        The workers first handle every request still queued, and those of
+        the parked connections whose request has come (readable now):
+        nothing a client sent before the close is dropped unanswered.
+        Parked connections that are still silent are closed.  With
+        ``block_on_close`` this waits until the workers have ended (for at
+        most ``block_on_close_timeout`` seconds), except the calling thread,
+        so a handler may call it.
 
         May be extended, do not override.
         """
         with self._pool.lock:
             self._pool.closing = True
             self._pool.not_full.notify_all()
+            parked = list(self._pool.parked.values()) + self._pool.parking
+            self._pool.parked.clear()
+            del self._pool.parking[:]
+            self._pool.deadlines.clear()
+        # A connection parked a moment ago may have sent its request since,
+        # with no loop left to notice: it is served like a queued one (by an
+        # idle worker, or queued for the busy ones, before they are told to
+        # stop below).
+        silent = []
+        for request, client_address in parked:
+            if not readable(request):
+                silent.append(request)
+                continue
+            try:
+                self._pool_submit(request, client_address)
+            except Exception:  # a worker that cannot start: as the loop does
+                self.handle_error(request, client_address)
+                self.shutdown_request(request)
+        with self._pool.lock:
             pills, failed = self._pool_make_pills()
             idle, self._pool.idle[:] = self._pool.idle[:], []
             for worker in idle:
@@ -288,12 +310,7 @@ class ThreadPoolMixIn(LoopMixIn):
                 self.socket.shutdown(socket.SHUT_RDWR)
             except (socket.error, ValueError):
                 pass
-        with self._pool.lock:
-            parked = list(self._pool.parked.values()) + self._pool.parking
-            self._pool.parked.clear()
-            del self._pool.parking[:]
-            self._pool.deadlines.clear()
-        for request, client_address in parked:
+        for request in silent:
             self.shutdown_request(request)
         try:
             super(ThreadPoolMixIn, self).server_close()
@@ -416,7 +433,6 @@ class ThreadPoolMixIn(LoopMixIn):
         # requests are queued.
         item = (request, client_address)
         pill = None
-        orphan = False
         cut = []
         with self._pool.lock:
             while True:
@@ -426,13 +442,15 @@ class ThreadPoolMixIn(LoopMixIn):
                     worker.wakeup.release()
                     break
                 if self._pool.closing:
-                    # server_close() ran while the loop was accepting.  The
-                    # workers still alive drain the queue before they end;
-                    # with none left nobody would ever serve it.
-                    if not self._pool.workers:
-                        orphan = True
-                        break
-                    self._pool.queue.append(item)
+                    # server_close() runs (or ran while the loop was
+                    # accepting).  The workers still alive drain the queue
+                    # before they end; with none alive (the loop accepted
+                    # every connection itself), one is started for it, and
+                    # ends once the queue is empty.
+                    if self._pool.workers:
+                        self._pool.queue.append(item)
+                    else:
+                        self._pool_start_worker(item)
                     break
                 if (len(self._pool.workers) < self.pool_size
                         and len(self._pool.queue) >= self._pool_finishing()):
@@ -464,8 +482,6 @@ class ThreadPoolMixIn(LoopMixIn):
         self._pool_log_cut(cut)
         if pill is not None:
             self._pool_send_pills([pill])
-        if orphan:
-            self.shutdown_request(request)
 
     # The serve_forever() loop (LoopMixIn's), through its hooks.  The
     # workers accept; the loop waits on its wake-up pipe (shutdown(), a

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from conftest_load import HOST, Command, connect, server_class
+from conftest_load import HELD_REPLY, HOST, Command, connect, server_class
 from conftest_serve import TIMEOUT, run_in_thread, serving, start, wait_until
 
 
@@ -192,6 +192,35 @@ def test_connections_parked_when_the_loop_stops_are_served_by_the_next_loop(base
             assert sock.makefile("rb").readline() == b"echo: echo again\n"
         finally:
             sock.close()
+
+
+def test_server_close_serves_the_parked_connections_that_spoke_and_closes_the_rest(baseline):
+    # A client whose request came after its connection was parked, and
+    # after the loop stopped: no loop notices it, server_close() does.  The
+    # stdlib's ThreadingTCPServer serves every connection it accepted; so
+    # does the pool.  (Seen under load: a client preempted between its
+    # connect() and its send lost its reply at shutdown.)
+    cls = server_class("pool", pool_size=2)
+    server = cls((HOST, 0), Command)
+    spoke, silent = connect(server.server_address), None
+    try:
+        with serving(server, poll_interval=0.05):
+            silent = connect(server.server_address)
+            wait_until(lambda: server.pool_stats()["parked"] == 2, what="two parked")
+            server.shutdown()
+            server.test_thread.join(TIMEOUT)
+            spoke.sendall(b"hold 0.2\n")
+            # Loopback delivers on send; the pause is a margin on a loaded machine.
+            time.sleep(0.1)
+            server.server_close()
+            # block_on_close: the reply is sent by the time server_close() returns.
+            assert server.done == 2 and server.errors == []
+        assert spoke.makefile("rb").read() == HELD_REPLY
+        assert closed_by_server(silent)
+    finally:
+        for sock in (spoke, silent):
+            if sock is not None:
+                sock.close()
 
 
 def test_without_idle_timeout_a_parked_connection_stays(baseline):
