@@ -34,9 +34,11 @@ fi
 # docs environment fails (its own apt.sh step says what to install).
 "$here/apt.sh" wrk:wrk curl:curl dot:graphviz chromium:chromium || true
 
-# The docs check runs after the interpreter environments (it reads traces
-# recorded with them), with the newest interpreter that Sphinx 9 supports
-# (3.11+; tox.ini reads COMPATDOCS_PYTHON).  NO_DOCS=1 leaves it out.
+# The docs check runs with the newest interpreter that Sphinx 9 supports
+# (3.11+; tox.ini reads COMPATDOCS_PYTHON).  It records its traces with the
+# interpreters themselves (.ci/docs.sh --generate-only), not with the other
+# environments, so it shares the pool with them; it goes first, being the
+# longest.  NO_DOCS=1 leaves it out.
 docs_env=""
 if [ -z "${TOXENVS:-}" ] && [ -z "${NO_DOCS:-}" ]; then
     for v in 3.13 3.12 3.11; do
@@ -52,7 +54,10 @@ fi
 
 logs="$root/.tox/logs"; mkdir -p "$logs"
 jobs=${JOBS:-2}
-echo "matrix: $envs (up to $jobs at a time; logs in .tox/logs)"
+# The docs environment first: the longest job, started first, ends no later
+# than the rest.
+queue="$docs_env $envs"
+echo "matrix: $queue (up to $jobs at a time; logs in .tox/logs)"
 start=$(date +%s)
 # Build the sdist once; the environments install that same file in parallel.
 rm -rf "$root/.tox/dist"
@@ -78,16 +83,13 @@ export PYTEST_ARGS=${PYTEST_ARGS:-}
 # background job, and a Python started with SIGINT ignored never raises
 # KeyboardInterrupt (the tests send Ctrl-C to the demos).
 set -m
-bash -c 'printf "%s\n" $0 | xargs -P "$1" -I{} bash -c "run_one {}"' "$envs" "$jobs" &
+bash -c 'printf "%s\n" $0 | xargs -P "$1" -I{} bash -c "run_one {}"' "$queue" "$jobs" &
 group=$!
 set +m
 trap 'kill -TERM -- "-$group" 2>/dev/null; echo "make test: interrupted" >&2; exit 130' INT TERM
 wait "$group"
 trap - INT TERM
-if [ -n "$docs_env" ]; then
-    run_one "$docs_env"
-    envs="$envs $docs_env"
-fi
+envs="$envs $docs_env"
 
 failed=""; passed_total=0; failed_total=0; skipped_total=0
 for e in $envs; do
