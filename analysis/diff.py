@@ -140,14 +140,16 @@ class Change(object):
     there; ``None``: no trace to tell); ``scenarios`` the recorded
     scenarios that show the change and ``classes`` the server or handler
     classes (attribute changes); ``where`` is ``(file, first, last)`` of
-    the definition in the interpreter that has it.
+    the definition in the interpreter that has it; ``issues`` the CPython
+    issues behind the change (:mod:`analysis.upstream`), ``[]`` if none is
+    known.
     """
 
     __slots__ = ("version", "previous", "kind", "subject", "was", "now", "caller", "callers",
-                 "scenarios", "classes", "where")
+                 "scenarios", "classes", "where", "issues")
 
     def __init__(self, version, previous, kind, subject, was=None, now=None, caller=None,
-                 callers=None, scenarios=(), classes=(), where=None):
+                 callers=None, scenarios=(), classes=(), where=None, issues=()):
         self.version = version
         self.previous = previous
         self.kind = kind
@@ -159,6 +161,15 @@ class Change(object):
         self.scenarios = list(scenarios)
         self.classes = list(classes)
         self.where = where
+        self.issues = list(issues)
+
+    def qualnames(self):
+        """The qualified names the change is about, to look its issues up by."""
+        if self.kind.startswith("attribute-"):
+            return ["%s.%s" % (owner, self.subject) for owner in (self.now, self.was) if owner]
+        if self.kind == "class-style":
+            return []
+        return [self.subject]
 
     def key(self):
         if self.kind == "class-style":  # one entry naming every class
@@ -322,7 +333,7 @@ def _attribute_changes(scenario, old, new, sources):
     return out
 
 
-def changelog(recorded, classes=(), sources=None):
+def changelog(recorded, classes=(), sources=None, cite=None):
     """What changed from each interpreter to the next: ``[(version, previous, [Change])]``.
 
     *recorded* maps a scenario to its recordings ``[(version, flow, mros,
@@ -333,7 +344,9 @@ def changelog(recorded, classes=(), sources=None):
     there).  Newest interpreter first, the oldest (which has nothing to be
     compared with) left out; a version with no change has an empty list.
     The same change seen in several scenarios is one :class:`Change`
-    naming them all.
+    naming them all.  *cite*, if given, is ``cite(qualified name, previous,
+    version) -> [issue]`` (:func:`analysis.upstream.cite`); it fills each
+    change's ``issues``.
     """
     sources = sources or {}
     versions = set()
@@ -389,6 +402,11 @@ def changelog(recorded, classes=(), sources=None):
     for v0, v1 in zip(ordered, ordered[1:]):
         changes = [merged[k] for k in order if k[0] == v1]
         changes.sort(key=lambda c: rank[c.kind])
+        if cite is not None:
+            for change in changes:
+                for qualname in change.qualnames():
+                    change.issues += [issue for issue in cite(qualname, v0, v1)
+                                      if issue not in change.issues]
         out.append((v1, v0, changes))
     out.reverse()
     return out

@@ -79,13 +79,24 @@ def _lit(text):
     return "``%s``" % text
 
 
-def owner_notes(per_version, names):
+def _cited(text, issues):
+    """*text* with a last sentence that cites *issues* (as the changelog does)."""
+    if not issues:
+        return text
+    return "%s Upstream: %s." % (text, ", ".join(issues))
+
+
+def owner_notes(per_version, names, cite=None):
     """Notes on who supplies each of *names*, against the newest version.
 
     *per_version* is ``[(version, {name: owner short name})]``, oldest
     first; a name missing from a version's mapping does not exist there
-    (as a class attribute).  Returns ``[(versions, text)]`` in the order of
-    *names*, then of the versions.
+    (as a class attribute).  *cite*, if given, is ``cite(qualified name,
+    previous, version) -> [issue]`` (:func:`analysis.upstream.cite`): the
+    issues that changed ``Owner.name`` between two versions; a note cites
+    those of the changes at either end of the versions it is about.
+    Returns ``[(versions, text)]`` in the order of *names*, then of the
+    versions.
     """
     recorded = [v for v, _ in per_version]
     if not recorded:
@@ -109,8 +120,25 @@ def owner_notes(per_version, names):
             else:
                 text = "On %s: %s comes from %s, not %s." % (
                     where, _lit(name), _lit(value), _lit(now))
+            if cite is not None:
+                qualnames = ["%s.%s" % (owner, name) for owner in (value, now) if owner]
+                text = _cited(text, _edge_issues(cite, qualnames, recorded, versions))
             notes.append((versions, text))
     return notes
+
+
+def _edge_issues(cite, qualnames, recorded, versions):
+    """The issues of the changes on either side of each run of *versions*."""
+    issues = []
+    wanted = set(versions)
+    for i, version in enumerate(recorded):
+        before = recorded[i - 1] if i else None
+        if version in wanted and before is not None and before not in wanted or \
+                version not in wanted and before in wanted:
+            for qualname in qualnames:
+                issues += [issue for issue in cite(qualname, before, version)
+                           if issue not in issues]
+    return issues
 
 
 def module_notes(per_version):
@@ -248,14 +276,17 @@ def _normalised(lines):
     return out
 
 
-def source_notes(per_version, max_lines=12):
+def source_notes(per_version, max_lines=12, cite=None):
     """Where a definition's source changed between consecutive versions.
 
     *per_version* is ``[(version, lines or None)]``, oldest first: the
     lines of one definition on each interpreter (``None`` where it does
-    not exist).  Returns ``[(versions, text)]``, one note per change, each
-    naming the first version with the new text and showing the changed
-    lines as a ``diff`` block (at most *max_lines* of them).
+    not exist).  *cite*, if given, is ``cite(previous, version) ->
+    [issue]``: the issues that changed this definition between two
+    versions.  Returns ``[(versions, text)]``, one note per change, each
+    naming the first version with the new text, citing its issues and
+    showing the changed lines as a ``diff`` block (at most *max_lines* of
+    them).
     """
     recorded = [v for v, _ in per_version]
     notes = []
@@ -277,6 +308,9 @@ def source_notes(per_version, max_lines=12):
             when = "in %s" % series(version)
         else:
             when = "between %s and %s" % (series(previous_version), series(version))
+        issues = cite(previous_version, version) if cite is not None else []
+        if issues:
+            when += " (%s)" % ", ".join(issues)
         if lines is None:
             text = "Removed %s: the definition is gone." % when
         elif previous is None:

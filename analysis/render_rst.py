@@ -460,6 +460,13 @@ def _seen(change, every):
 
 def _change_sentence(change, every):
     """One entry of the changelog: a sentence or two in reST."""
+    text = _change_text(change, every)
+    if change.issues:
+        text += " Upstream: %s." % ", ".join(change.issues)
+    return text
+
+
+def _change_text(change, every):
     v, v0 = change.version, change.previous
     kind = change.kind
     if kind == "step-new":

@@ -85,7 +85,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from analysis import diff as flow_diff
-from analysis import model, pages, render_dot, render_rst, source
+from analysis import model, pages, render_dot, render_rst, source, upstream
 from analysis.pages import InputError, TraceStore, generate_walkthrough, version_key
 
 __all__ = ["setup", "TraceStore", "InputError", "version_key", "generate_walkthrough"]
@@ -611,7 +611,7 @@ class VersionNotesDirective(_AnalysisDirective):
                        if self.options.get("class") else mros.classes[0])
                 per_version.append((version, dict(
                     (a.name, render_dot.short_name(a.owner)) for a in mro.attributes)))
-            found += notes.owner_notes(per_version, self.options["owners"])
+            found += notes.owner_notes(per_version, self.options["owners"], upstream.cite)
         if "flow" in self.options:
             scenario = self.scenario()
             flows = [self.load("flow", scenario, v)[1] for v in self.versions("flow")]
@@ -635,7 +635,9 @@ class VersionNotesDirective(_AnalysisDirective):
                 span = source.find_def(lines[version], owner, function)
                 per_version.append((version, lines[version][span[0] - 1:span[1]]
                                     if span else None))
-            found += notes.source_notes(per_version)
+            found += notes.source_notes(
+                per_version, cite=lambda previous, version: upstream.cite(
+                    self.options["source"], previous, version))
         text = notes.render(found)
         if not text:
             return []
@@ -706,7 +708,7 @@ class ChangelogDirective(_AnalysisDirective):
                 if sources.get(path):
                     classes.append((version, path, source.scan_classes(sources[path])))
         sources = dict((k, v) for k, v in sources.items() if v is not None)
-        entries = flow_diff.changelog(recorded, classes, sources)
+        entries = flow_diff.changelog(recorded, classes, sources, cite=upstream.cite)
         reports = self.probe_reports()
         behaviour = flow_diff.behaviour_changes(reports)
         return self.parse_text_to_nodes(

@@ -5,7 +5,7 @@ plain data; its prose is pinned in test_docs_ext_py3.py.
 """
 import os
 
-from analysis import diff, model, source
+from analysis import diff, model, source, upstream
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "roots", "test-docs-ext", "socketserver.py")
@@ -56,6 +56,10 @@ TRACE = model.Trace(scenario="s", python=_python("3.12.1"), tracer="sys.settrace
 
 
 def _changelog():
+    return diff.changelog(*_changelog_inputs())
+
+
+def _changelog_inputs():
     lines = source.read_lines(FAKE)
     classes = source.scan_classes(lines)
     recorded = {"s": [
@@ -65,7 +69,7 @@ def _changelog():
                                                 "serve_forever": ("BaseServer", 18)}), TRACE),
     ]}
     per_version = [("2.7.18", FAKE, classes[:-1]), ("3.12.1", FAKE, classes)]
-    return diff.changelog(recorded, per_version, {FAKE: lines})
+    return recorded, per_version, {FAKE: lines}
 
 
 def test_changelog_lists_each_change_once_newest_first():
@@ -119,3 +123,32 @@ def test_behaviour_changes_cite_the_issues_between_the_versions():
         ("threads_kept", "0 kept", "201 kept", ["bpo-31233"])]
     assert [(a, b, issues) for _, a, b, issues in changes["3.8.18"]] == [
         ("201 kept", "1 kept", ["bpo-37193"])]
+
+
+def test_changes_cite_the_issues_the_table_dates_between_the_versions():
+    # The changes computed above, with a table of issues: each change cites
+    # those of its own names dated after 2.7 and up to 3.12; one dated
+    # later, or for another name, is not cited.
+    table = (("BaseServer.serve_forever", "3.3", "bpo-1"),      # attribute-new: now's owner
+             ("TCPServer.handle_error", "3.5", "bpo-2"),        # attribute-owner: was's owner
+             ("BaseRequestHandler", "3.12", "gh-3"),            # class-new
+             ("ThreadingMixIn.process_request", "3.13", "gh-4"),  # after 3.12: not this change
+             ("BaseServer.timeout", "2.7", "bpo-5"))            # not after 2.7
+    [(_, _, changes)] = diff.changelog(
+        *_changelog_inputs(), cite=lambda name, v0, v1: upstream.cite(name, v0, v1, table))
+    cited = dict((c.subject, c.issues) for c in changes if c.issues)
+    assert cited == {"serve_forever": ["bpo-1"], "handle_error": ["bpo-2"],
+                     "BaseRequestHandler": ["gh-3"]}
+
+
+def test_upstream_cites_by_release_series_and_every_entry_is_well_formed():
+    assert upstream.cite("ThreadingMixIn.server_close", "3.6.15", "3.7.16") == ["bpo-33540"]
+    assert upstream.cite("ThreadingMixIn.server_close", "2.7", "3.6") == ["bpo-31233"]
+    assert upstream.cite("ThreadingMixIn.process_request", "2.7.18", "3.13.0") == [
+        "bpo-31233", "bpo-33540", "bpo-37193"]
+    assert upstream.cite("ThreadingMixIn.server_close", "3.8.18", "3.13.0") == []
+    assert upstream.cite("NoSuchClass.method", "2.7", "3.13") == []
+    for name, release, issue in upstream.CHANGES:
+        assert name.split(".")[0][:1].isupper(), name
+        assert release.count(".") == 1 and all(p.isdigit() for p in release.split(".")), release
+        assert issue.startswith(("bpo-", "gh-")) and issue.split("-")[1].isdigit(), issue

@@ -3,7 +3,7 @@
 Pure functions of plain data: exact sentences, on every interpreter of the
 matrix (the module imports on 2.7).
 """
-from analysis import model, notes
+from analysis import model, notes, upstream
 
 VERSIONS = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.13.0"]
 
@@ -112,3 +112,41 @@ def test_source_notes_show_each_change_once_with_its_lines():
         "- Added between 2.7 and 3.6.\n\n- Changed in 3.8:\n\n  .. code-block:: diff\n\n"
         "     -    return 1\n     +    return 2\n\n")
     assert notes.render([]) == ""
+
+
+def test_notes_cite_the_issues_of_the_changes_they_are_about():
+    table = (("ThreadingMixIn.block_on_close", "3.7", "bpo-33540"),
+             ("ThreadingMixIn._block_on_close", "3.6", "bpo-31233"),
+             ("ThreadingMixIn._block_on_close", "3.7", "bpo-33540"),
+             ("ThreadingMixIn.server_close", "3.3", "bpo-9"),
+             ("BaseServer.timeout", "3.7", "bpo-0"))  # timeout did not change: never cited
+
+    def cite(name, v0, v1):
+        return upstream.cite(name, v0, v1, table)
+
+    per_version = [
+        ("2.7.18", {"server_close": "TCPServer", "timeout": "BaseServer"}),
+        ("3.6.15", {"server_close": "ThreadingMixIn", "_block_on_close": "ThreadingMixIn",
+                    "timeout": "BaseServer"}),
+        ("3.7.16", {"server_close": "ThreadingMixIn", "block_on_close": "ThreadingMixIn",
+                    "timeout": "BaseServer"}),
+    ]
+    found = notes.owner_notes(
+        per_version, ["server_close", "block_on_close", "_block_on_close", "timeout"], cite)
+    assert [text for _, text in found] == [
+        "On 2.7: ``server_close`` comes from ``TCPServer``, not ``ThreadingMixIn``. "
+        "Upstream: bpo-9.",
+        "On 2.7-3.6: ``block_on_close`` does not exist (it is ``ThreadingMixIn``'s on 3.7). "
+        "Upstream: bpo-33540.",
+        # Added in 3.6, gone in 3.7: both ends cited.
+        "On 3.6: ``_block_on_close`` exists, supplied by ``ThreadingMixIn``; 3.7 has none. "
+        "Upstream: bpo-31233, bpo-33540.",
+    ]
+    old = ["def f(self):", "    return 1"]
+    new = ["def f(self):", "    return 2"]
+    found = notes.source_notes(
+        [("2.7.18", None), ("3.6.15", old), ("3.7.16", new)],
+        cite=lambda v0, v1: {("2.7.18", "3.6.15"): ["bpo-1"],
+                             ("3.6.15", "3.7.16"): ["bpo-2", "gh-3"]}[(v0, v1)])
+    assert [text.split("\n")[0] for _, text in found] == [
+        "Added between 2.7 and 3.6 (bpo-1).", "Changed in 3.7 (bpo-2, gh-3):"]
