@@ -493,10 +493,12 @@ class ThreadPoolMixIn(LoopMixIn):
         with self._pool.lock:
             # Connections parked under an earlier loop are watched again:
             # this loop's poller takes them in at its first wake-up (their
-            # idle deadlines stand).
+            # idle deadlines stand).  So are those a worker parked as that
+            # loop stopped: their wake-up went to the old loop's pipe.
             if self._pool.parked:
                 self._pool.parking.extend(self._pool.parked.values())
                 self._pool.parked.clear()
+            if self._pool.parking:
                 wakeup.wake()
             self._pool.released = False
             self._pool.wakeup = wakeup

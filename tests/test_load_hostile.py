@@ -194,6 +194,45 @@ def test_connections_parked_when_the_loop_stops_are_served_by_the_next_loop(base
             sock.close()
 
 
+def test_a_connection_parked_as_the_loop_stops_is_served_by_the_next_loop(baseline):
+    # A worker parks a connection and wakes the loop, and the loop stops
+    # before it takes the connection in (shutdown() came first): the next
+    # loop must watch it all the same.  (Seen under load: the connection
+    # was left waiting for a wake-up sent to the old loop, and its client
+    # never got a reply.)  The loop is held in service_actions() from before
+    # the connection comes until the park is done, then told to stop.
+    entered = threading.Event()
+
+    class StopsOnPark(server_class("pool", pool_size=2)):
+        armed = False
+
+        def service_actions(self):
+            super(StopsOnPark, self).service_actions()
+            if self.armed:
+                self.armed = False
+                entered.set()
+                wait_until(lambda: self.pool_stats()["parked"] == 1, what="parked")
+                self.shutdown()  # from the loop's thread: it stops at once
+
+    server = StopsOnPark((HOST, 0), Command)
+    with serving(server, poll_interval=0.05):
+        # A worker in accept() first: the loop is held, it cannot accept.
+        assert echo(server.server_address) == b"echo: echo hi\n"
+        wait_until(lambda: server.pool_stats()["accepting"] >= 1, what="a worker in accept()")
+        server.armed = True
+        assert entered.wait(TIMEOUT)
+        sock = connect(server.server_address)
+        try:
+            server.test_thread.join(TIMEOUT)
+            assert not server.test_thread.is_alive()
+            start(server, poll_interval=0.05)
+            assert server.pool_stats()["parked"] == 1
+            sock.sendall(b"echo again\n")
+            assert sock.makefile("rb").readline() == b"echo: echo again\n"
+        finally:
+            sock.close()
+
+
 def test_server_close_serves_the_parked_connections_that_spoke_and_closes_the_rest(baseline):
     # A client whose request came after its connection was parked, and
     # after the loop stopped: no loop notices it, server_close() does.  The
