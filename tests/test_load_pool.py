@@ -523,7 +523,12 @@ def test_wake_up_connections_are_never_seen_by_the_handler(baseline):
         assert server.accepted == len(Watched.verified) == 15
         assert server.done == 15
         assert server.errors == []
-        assert server.pool_stats()["started"] <= 2
+        # The workers that parked are the ones that serve the next round:
+        # none was ended by a wake-up connection and replaced.  (How many
+        # there are is timing: a worker still finishing its reply when the
+        # next client comes in makes the pool start another.)
+        stats = server.pool_stats()
+        assert stats["started"] == stats["workers"] <= 3
     finally:
         stop(server)
     assert server.pool_stats()["wakeups_pending"] == 0
