@@ -448,8 +448,13 @@ def test_the_benchmarks_page_speaks_the_readers_words(html_dir):
 # -- Chromium: the diagrams really render -------------------------------------------
 
 CHECK_SCRIPT = """<script>
-window.addEventListener("load", function () {
+// At the load event, then again every 200 ms (virtual time) while a diagram
+// has not loaded, up to 5 s: on a loaded machine an <object>'s document can
+// still be on its way when the page's load event fires.  A diagram that
+// never loads (a broken file name) is reported as such after the 5 s.
+function compatdocsCheck(triesLeft) {
   var out = [];
+  var pending = false;
   document.querySelectorAll("object, img").forEach(function (el) {
     var box = el.getBoundingClientRect();
     var r = {tag: el.tagName, src: el.getAttribute("data") || el.getAttribute("src"),
@@ -463,8 +468,13 @@ window.addEventListener("load", function () {
       r.loaded = !!(doc && doc.documentElement && doc.documentElement.localName === "svg");
       r.natural = r.loaded ? doc.documentElement.getBoundingClientRect().width : 0;
     }
+    if (!r.loaded) { pending = true; }
     out.push(r);
   });
+  if (pending && triesLeft > 0) {
+    setTimeout(function () { compatdocsCheck(triesLeft - 1); }, 200);
+    return;
+  }
   var root = document.scrollingElement || document.documentElement;
   // Boxes of the page body that scroll sideways (a diagram or a listing wider
   // than the column), besides the page itself.
@@ -482,7 +492,8 @@ window.addEventListener("load", function () {
   pre.id = "compatdocs-image-check";
   pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
-});
+}
+window.addEventListener("load", function () { compatdocsCheck(25); });
 </script>"""
 
 
