@@ -8,6 +8,7 @@ Only what differs between interpreters is overridden.
 """
 import errno
 import os
+import signal
 import socket
 import threading
 import time
@@ -341,11 +342,12 @@ if HAS_FORK:
             if self.active_children is None:
                 self.active_children = set()
             self.collect_children()
-            pid = os.fork()
+            pid, interrupted = _fork()
             if pid:
                 # Parent process
                 self.active_children.add(pid)
                 self.close_request(request)
+                interrupted()
                 return
             # Child process.  This must never return, hence os._exit().
             status = 1
@@ -382,6 +384,41 @@ if HAS_FORK:
                     return
                 delay = min(delay * 2, left, 0.05)
                 time.sleep(delay)
+
+
+def _no_interruption():
+    pass
+
+
+def _fork():
+    """``os.fork()``; returns ``(pid, interrupted)``.
+
+    Since 3.7 ``os.fork()`` runs the ``os.register_at_fork`` hooks (logging
+    has one), and a ``KeyboardInterrupt`` raised inside one is printed as
+    "Exception ignored" and dropped: a Ctrl-C that lands there is lost.  In
+    the main thread, the only one that runs Python signal handlers, a SIGINT
+    handler that is Python code is held for the fork; the parent calls
+    *interrupted()* once it has recorded the child, to run the handler then
+    (raising ``KeyboardInterrupt`` for the default one).  The child restores
+    the handler and leaves a Ctrl-C caught during the fork to its parent.
+    """
+    if not _FORK_HOOKS or threading.current_thread() is not threading.main_thread():
+        return os.fork(), _no_interruption
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler):
+        return os.fork(), _no_interruption
+    caught = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
+    try:
+        pid = os.fork()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    if not (pid and caught):
+        return pid, _no_interruption
+    return pid, lambda: handler(signal.SIGINT, caught[0])
+
+
+_FORK_HOOKS = hasattr(os, "register_at_fork")  # 3.7+
 
 
 def _combine(name, mixin, server, doc):
