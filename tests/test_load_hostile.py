@@ -176,6 +176,16 @@ def test_client_errors_are_counted(baseline):
         assert echo(server.server_address) == b"echo: echo hi\n"
 
 
+def served_by_the_next_loop(server, sock):
+    """Once the loop has stopped: serve again; *sock*, still parked, is served."""
+    server.test_thread.join(TIMEOUT)
+    assert not server.test_thread.is_alive()
+    start(server, poll_interval=0.05)
+    assert server.pool_stats()["parked"] == 1
+    sock.sendall(b"echo again\n")
+    assert sock.makefile("rb").readline() == b"echo: echo again\n"
+
+
 def test_connections_parked_when_the_loop_stops_are_served_by_the_next_loop(baseline):
     cls = server_class("pool", pool_size=2)
     server = cls((HOST, 0), Command)
@@ -184,12 +194,7 @@ def test_connections_parked_when_the_loop_stops_are_served_by_the_next_loop(base
         try:
             wait_until(lambda: server.pool_stats()["parked"] == 1, what="parked")
             server.shutdown()
-            server.test_thread.join(TIMEOUT)
-            # Serving again: the parked connection is watched by the new loop.
-            start(server, poll_interval=0.05)
-            assert server.pool_stats()["parked"] == 1
-            sock.sendall(b"echo again\n")
-            assert sock.makefile("rb").readline() == b"echo: echo again\n"
+            served_by_the_next_loop(server, sock)
         finally:
             sock.close()
 
@@ -223,12 +228,7 @@ def test_a_connection_parked_as_the_loop_stops_is_served_by_the_next_loop(baseli
         assert entered.wait(TIMEOUT)
         sock = connect(server.server_address)
         try:
-            server.test_thread.join(TIMEOUT)
-            assert not server.test_thread.is_alive()
-            start(server, poll_interval=0.05)
-            assert server.pool_stats()["parked"] == 1
-            sock.sendall(b"echo again\n")
-            assert sock.makefile("rb").readline() == b"echo: echo again\n"
+            served_by_the_next_loop(server, sock)
         finally:
             sock.close()
 
