@@ -133,8 +133,7 @@ def _edge_issues(cite, qualnames, recorded, versions):
     wanted = set(versions)
     for i, version in enumerate(recorded):
         before = recorded[i - 1] if i else None
-        if version in wanted and before is not None and before not in wanted or \
-                version not in wanted and before in wanted:
+        if before is not None and (version in wanted) != (before in wanted):
             for qualname in qualnames:
                 issues += [issue for issue in cite(qualname, before, version)
                            if issue not in issues]

@@ -12,8 +12,10 @@ nowhere on the site (``tests/test_docs_site_py3.py``).
 The behaviours the probes measure carry their own issues
 (``upstream=`` in ``docs/_tools/probes.py``).
 
-Pure data and one function; imports on Python 2.7.
+Data and one function; imports on Python 2.7.
 """
+
+from analysis.diff import version_key
 
 __all__ = ["CHANGES", "cite"]
 
@@ -63,10 +65,8 @@ CHANGES = (
 
 
 def _series(version):
-    parts = []
-    for part in str(version).split(".")[:2]:
-        parts.append(int(part) if part.isdigit() else 10 ** 6)
-    return tuple(parts)
+    """``"3.12.1"`` -> ``(3, 12)``, to compare release series."""
+    return version_key(version)[:2]
 
 
 def cite(name, previous, version, changes=CHANGES):
