@@ -239,7 +239,7 @@ class ThreadPoolMixIn(LoopMixIn):
 
     # Everything the pool knows, guarded by its lock: made on first use, so
     # a subclass that calls the stdlib's TCPServer.__init__ by name works.
-    _pool = PerInstance("_pool", lambda server: _PoolState())
+    _pool = PerInstance("_pool", lambda server: _PoolState(server.socket_type == socket.SOCK_STREAM))
 
     # Methods for the caller.
 
@@ -305,7 +305,7 @@ class ThreadPoolMixIn(LoopMixIn):
         # Before the socket closes: closing it does not wake a blocked
         # accept() on Linux.  Where a wake-up connection cannot be made,
         # shutting the socket down does (on Linux).
-        if self._pool_send_pills(pills) + failed and self.socket_type == socket.SOCK_STREAM:
+        if self._pool_send_pills(pills) + failed and self._pool.stream:
             try:
                 self.socket.shutdown(socket.SHUT_RDWR)
             except (socket.error, ValueError):
@@ -365,20 +365,25 @@ class ThreadPoolMixIn(LoopMixIn):
 
         May be extended, do not override.
         """
+        pool = self._pool
+        counted = not pool.stream
         current = threading.current_thread()
         if isinstance(current, _Worker) and current.server is self:
             current.state = FINISHING
             if current.handling is not None:
                 # Before the socket closes: the loop shuts down only the
-                # connections still marked, under the lock.
-                with self._pool.lock:
+                # connections still marked, under the lock.  (Only a stream
+                # connection is marked: it is no longer counted open either.)
+                with pool.lock:
                     current.handling = None
+                    pool.open -= 1
+                counted = True
         try:
             super(ThreadPoolMixIn, self).shutdown_request(request)
         finally:
-            if self._pool_stream:
-                with self._pool.lock:
-                    self._pool.open -= 1
+            if not counted:
+                with pool.lock:
+                    pool.open -= 1
 
     def _client_error(self, client_address, reason, exc):
         with self._pool.lock:
@@ -393,7 +398,7 @@ class ThreadPoolMixIn(LoopMixIn):
 
         May be extended, do not override.
         """
-        if (self._pool_stream and self.handler_timeout is not None
+        if (self._pool.stream and self.handler_timeout is not None
                 and getattr(self.RequestHandlerClass, "timeout", None) is None):
             request.settimeout(self.handler_timeout)
         super(ThreadPoolMixIn, self).finish_request(request, client_address)
@@ -421,10 +426,6 @@ class ThreadPoolMixIn(LoopMixIn):
         self._pool_submit(request, client_address)
 
     # Internals.
-
-    @property
-    def _pool_stream(self):
-        return self.socket_type == socket.SOCK_STREAM
 
     def _pool_submit(self, request, client_address):
         # From a thread that is not a worker (the loop, handle_request(), a
@@ -560,7 +561,7 @@ class ThreadPoolMixIn(LoopMixIn):
         # deadline for the loop to enforce (stream connections only).
         worker.state = HANDLING
         timeout = self.request_timeout
-        if timeout is not None and self._pool_stream:
+        if timeout is not None and self._pool.stream:
             with self._pool.lock:
                 deadline = monotonic() + timeout
                 worker.handling = (request, client_address, deadline)
@@ -645,7 +646,7 @@ class ThreadPoolMixIn(LoopMixIn):
         # connection itself: waiting that long keeps a well-behaved client
         # on the worker that accepted it (parking costs two thread hand-offs)
         # and costs a silent one at most PARK_AFTER_MS of a worker's time.
-        if not (self._pool_stream and self._pool.serving and self.client_speaks_first) or (
+        if not (self._pool.stream and self._pool.serving and self.client_speaks_first) or (
                 readable(request, self.PARK_AFTER_MS)):
             return False
         with self._pool.lock:
@@ -819,7 +820,7 @@ class ThreadPoolMixIn(LoopMixIn):
     def _pool_drop_pill(self, pill, request):
         # A wake-up connection accepted: close both ends, unseen.
         pill.close()
-        if self.socket_type == socket.SOCK_STREAM:
+        if self._pool.stream:
             request.close()
 
     def _pool_dispatch(self, request, client_address, worker):
@@ -827,7 +828,7 @@ class ThreadPoolMixIn(LoopMixIn):
         # once: a worker that has begun to handle it (in
         # process_request_thread(): no longer DISPATCHING) shuts it down
         # itself.
-        if self._pool_stream:
+        if self._pool.stream:
             with self._pool.lock:
                 refused = self._pool.open >= self.max_connections
                 if refused:
@@ -957,9 +958,14 @@ class _PoolState(object):
     order (``deadlines``).  The earliest ``request_timeout`` deadline of a
 connection a worker handles (``next_cut``; each worker holds its own in
 :attr:`_Worker.handling`).  And the counts that :meth:`stats` reports.
+
+    ``stream`` (the server's ``socket_type`` is ``SOCK_STREAM``: parking,
+    the connection limits and the deadlines apply) is read without the lock:
+    it never changes.
     """
 
-    def __init__(self):
+    def __init__(self, stream):
+        self.stream = stream
         self.lock = threading.Lock()
         self.not_full = threading.Condition(self.lock)
         self.queue = collections.deque()
