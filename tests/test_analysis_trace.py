@@ -1,9 +1,11 @@
 """analysis.trace: owners through the MRO, filters, hops, and leaving no trace behind."""
 import copy
+import gc
 import json
 import sys
 import threading
 import time
+import types
 
 import pytest
 
@@ -478,6 +480,34 @@ def test_instrument_puts_every_original_back():
     ]
 
 
+
+def _frames_left_for_the_collector():
+    return sum(1 for o in gc.get_objects() if isinstance(o, types.FrameType))
+
+
+def test_instrument_leaves_no_frame_for_the_garbage_collector():
+    # The recording code reads its own frame: held in a local, that frame
+    # would be a reference cycle, freed only when the collector runs (on
+    # Python 3.11+, and below for every frame a cycle holds).
+    if "instrument" not in TRACERS:
+        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    tracer = Tracer([HERE], tracer="instrument")
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with tracer:
+            run_sample()  # every code object made and swapped in
+            gc.collect()
+            before = _frames_left_for_the_collector()
+            for _ in range(50):
+                run_sample()
+            left = _frames_left_for_the_collector() - before
+    finally:
+        if enabled:
+            gc.enable()
+    names = [c.qualname for c in tracer.trace("x").calls]
+    assert names.count("run_sample") == names.count("Base.method") == 51  # recorded all along
+    assert left == 0
 def test_instrument_sees_the_functions_that_exist_at_start():
     # A function made after start() runs its own code: the hooks see its
     # calls, "instrument" does not.  Hence the default falls back to a hook
