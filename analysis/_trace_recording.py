@@ -112,18 +112,20 @@ class Recording(object):
         bootstrap frames, on every request of a thread-per-request server.
         """
         local = self.local
-        if getattr(local, "registering", False):
-            # A recorded function called by the lines below (a Thread
-            # subclass's name property, __hash__ or __eq__ of a recorded
-            # module, under "instrument"): not a call of the run.
-            return
-        current = threading.current_thread()
-        local.registering = True
+        # Until the entry is made the thread's id is None, which the
+        # "instrument" recording code skips, as for the owner lookup: a
+        # recorded function called by the lines below (a Thread subclass's
+        # name property, __hash__ or __eq__ of a recorded module) is not a
+        # call of the run.  (The hooks never see it: a hook's callback is not
+        # traced.)
+        local.thread_id = None
         try:
+            current = threading.current_thread()
             name = current.name
             start = self.pending_starts.pop(current, None)
-        finally:
-            local.registering = False
+        except BaseException:
+            del local.thread_id
+            raise
         with self.lock:
             thread_id = self.register_thread(name, None, start)
         caller = frame.f_back
