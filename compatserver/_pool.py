@@ -366,7 +366,7 @@ class ThreadPoolMixIn(LoopMixIn):
         May be extended, do not override.
         """
         pool = self._pool
-        counted = not pool.stream
+        counted_open = pool.stream  # until pool.open no longer counts it
         current = threading.current_thread()
         if isinstance(current, _Worker) and current.server is self:
             current.state = FINISHING
@@ -377,11 +377,11 @@ class ThreadPoolMixIn(LoopMixIn):
                 with pool.lock:
                     current.handling = None
                     pool.open -= 1
-                counted = True
+                counted_open = False
         try:
             super(ThreadPoolMixIn, self).shutdown_request(request)
         finally:
-            if not counted:
+            if counted_open:
                 with pool.lock:
                     pool.open -= 1
 
