@@ -172,24 +172,26 @@ def six_file():
     return path if os.path.isfile(path) else None
 
 
-# A code object with other constants: analysis.trace's "instrument" backend
-# makes its wrappers' code this way.  3.8 added code.replace(); below it the
-# constructor, whose arguments differ on 2.7 (no kwonlyargcount).
+# A code object with other constants and file name: analysis.trace's
+# "instrument" backend makes its wrappers' code this way.  3.8 added
+# code.replace(); below it the constructor, whose arguments differ on 2.7
+# (no kwonlyargcount).  *filename* is stored as the very object given, which
+# compile() does not promise (2.7 makes a new string per compile).
 if hasattr(compile("0", "<x>", "eval"), "replace"):  # 3.8+
 
-    def code_with_consts(code, consts):
-        return code.replace(co_consts=tuple(consts))
+    def code_with_consts(code, consts, filename):
+        return code.replace(co_consts=tuple(consts), co_filename=filename)
 
 else:
 
-    def code_with_consts(code, consts):
+    def code_with_consts(code, consts, filename):
         import types
 
         kwonly = [] if PY2 else [code.co_kwonlyargcount]
         return types.CodeType(*(
             [code.co_argcount] + kwonly + [
                 code.co_nlocals, code.co_stacksize, code.co_flags, code.co_code, tuple(consts),
-                code.co_names, code.co_varnames, code.co_filename, code.co_name, code.co_firstlineno,
+                code.co_names, code.co_varnames, filename, code.co_name, code.co_firstlineno,
                 code.co_lnotab, code.co_freevars, code.co_cellvars,
             ]
         ))

@@ -85,8 +85,10 @@ _GENERIC = ("*args, **kwargs", "*args, **kwargs", "args[0] if args else None")
 _LOCALS = frozenset(["_frame", "_caller", "_owner", "_thread", "_above", "_anchor", "_exc", "_outer"])
 
 # The file name of every recording code object: the same string object in
-# all of them, so that "this frame runs a recording code" is one identity
-# test (a set of ids is what anchor() uses, and costs a call of id()).
+# all of them (install() puts it there: compile() makes a new string per
+# template on 2.7), so that "this frame runs a recording code" is one
+# identity test (a set of ids is what anchor() uses, and costs a call of
+# id() per frame and a call of anchor() per recorded call).
 _FILENAME = "<analysis.trace recording code>"
 _templates = {}  # (parameters, arguments, receiver, free variables) -> template code
 _templates_lock = threading.Lock()
@@ -296,7 +298,7 @@ class InstrumentHook(Backend):
             template = _template(original)
             constants = self._constants(func)
             code = _compat.code_with_consts(
-                template, [constants.get(c, c) if isinstance(c, str) else c for c in template.co_consts]
+                template, [constants.get(c, c) if isinstance(c, str) else c for c in template.co_consts], _FILENAME
             )
             recording.recorded.add(id(code))
             recording.codes.append(code)
