@@ -20,6 +20,7 @@ import threading
 
 from analysis import _compat
 from analysis import _trace_owners as owners
+from analysis._trace_recording import NEW_THREAD
 
 _MONITORING = _compat.MONITORING
 _DISABLE = _MONITORING.DISABLE if _MONITORING is not None else None
@@ -63,6 +64,7 @@ def _callbacks(recording, fail):
     disable = _DISABLE
     getframe = _getframe
     local = recording.local
+    new_thread = NEW_THREAD
     raw_extend = recording.raw.extend
     recorded = recording.recorded
     anchor_of = recording.anchor
@@ -86,9 +88,8 @@ def _callbacks(recording, fail):
             owner = info.owner
             if owner is None:  # decided by the receiver's type
                 owner = owner_by_receiver(info, code, frame)
-            try:
-                thread_id = local.thread_id
-            except AttributeError:  # the first recorded call of a new thread
+            thread_id = local.thread_id
+            if thread_id == new_thread:  # the first recorded call of a new thread
                 first_call(frame, info, owner)
                 return None
             caller = frame.f_back
@@ -121,9 +122,8 @@ def _callbacks(recording, fail):
             owner = info.owner
             if owner is None:  # decided by the receiver's type
                 owner = owner_by_receiver(info, code, frame)
-            try:
-                thread_id = local.thread_id
-            except AttributeError:  # the first recorded call of a new thread
+            thread_id = local.thread_id
+            if thread_id == new_thread:  # the first recorded call of a new thread
                 first_call(frame, info, owner)
                 return None
             caller = frame.f_back

@@ -35,6 +35,7 @@ import warnings
 
 from analysis import _compat
 from analysis import _trace_owners as owners
+from analysis._trace_recording import NEW_THREAD
 from analysis._trace_hooks import Backend
 
 _FUNCTION = types.FunctionType
@@ -54,23 +55,21 @@ def _outer():
                 _owner = "__owner__"
                 if _owner is None:  # decided by the receiver's type
                     _owner = "__owner_of__"(%(receiver)s)
-                try:
-                    _thread = "__local__".thread_id
-                except "__AttributeError__":  # the first recorded call of a new thread
+                _thread = "__local__".thread_id
+                if _thread is None:  # the tracer's own code runs (first_call, owner_of)
+                    pass
+                elif _thread == "__new_thread__":  # the first recorded call of a new thread
                     "__first_call__"(_frame, "__info__", _owner)
+                elif _caller is None:
+                    "__raw_extend__"(("__id__"(_frame), None, _thread, "__index__", _owner, None, None))
                 else:
-                    if _thread is None:  # called by the tracer's own owner lookup (owner_of)
-                        pass
-                    elif _caller is None:
-                        "__raw_extend__"(("__id__"(_frame), None, _thread, "__index__", _owner, None, None))
+                    _above = _caller.f_back
+                    if _above is not None and _above.f_code.co_filename is "__filename__":
+                        _anchor = "__id__"(_above)  # called by a recorded function (its recording code)
                     else:
-                        _above = _caller.f_back
-                        if _above is not None and _above.f_code.co_filename is "__filename__":
-                            _anchor = "__id__"(_above)  # called by a recorded function (its recording code)
-                        else:
-                            _anchor = "__anchor_of__"(_above)
-                        "__raw_extend__"(("__id__"(_frame), _anchor, _thread, "__index__", _owner,
-                                          _caller.f_code, _caller.f_lasti))
+                        _anchor = "__anchor_of__"(_above)
+                    "__raw_extend__"(("__id__"(_frame), _anchor, _thread, "__index__", _owner,
+                                      _caller.f_code, _caller.f_lasti))
             except "__Exception__" as _exc:
                 "__fail__"(_exc)
             # A frame that holds itself in a local is a reference cycle: it
@@ -259,16 +258,13 @@ class InstrumentHook(Backend):
             # The lookup calls Python functions (analysis.mro, analysis._compat)
             # that are recorded when the filter covers them: not calls of the
             # run.  A None thread id tells the recording code so.
-            thread_id = getattr(local, "thread_id", None)
+            thread_id = local.thread_id
             local.thread_id = None
             try:
                 key = receiver_key(receiver if first_arg else None)
                 return owner_for(info, code, key, module_globals, func)
             finally:
-                if thread_id is None:
-                    del local.thread_id
-                else:
-                    local.thread_id = thread_id
+                local.thread_id = thread_id
 
         return {
             "__recording__": recording,
@@ -276,7 +272,7 @@ class InstrumentHook(Backend):
             "__owner__": owner,
             "__owner_of__": owner_of,
             "__local__": recording.local,
-            "__AttributeError__": AttributeError,
+            "__new_thread__": NEW_THREAD,
             "__first_call__": recording.first_call,
             "__info__": info,
             "__raw_extend__": recording.raw.extend,

@@ -13,6 +13,24 @@ OWN_MODULE = "analysis.trace"
 OWN_PREFIX = "analysis._trace_"
 
 
+#: ``ThreadState.thread_id`` of a thread none of whose calls is recorded yet.
+NEW_THREAD = -1
+
+
+class ThreadState(threading.local):
+    """What the recording knows of the calling thread: ``thread_id``.
+
+    ``NEW_THREAD`` until the thread's first recorded call, then its id in
+    the recording; ``None`` while the tracer's own code runs in it (the
+    thread is being registered, or an owner looked up), whose calls are not
+    calls of the run.  The class attribute is what a new thread reads, so
+    the hot paths test a value instead of catching AttributeError, and
+    what the tracer saves it restores by assignment.
+    """
+
+    thread_id = NEW_THREAD
+
+
 class Recording(object):
     """What one run has recorded so far, and the decisions it made.
 
@@ -41,10 +59,10 @@ class Recording(object):
         # extend() with a temporary tuple frees it at once, and is atomic.
         self.raw = []
         self.threads = []  # ThreadEntry, in order of their first recorded call
-        # Per thread: .thread_id, set at its first recorded call.  A
-        # thread-local, not a dict by thread ident: idents are reused as soon
-        # as a thread ends, and a new thread must get a new record.
-        self.local = threading.local()
+        # Per thread: .thread_id (see ThreadState).  A thread-local, not a
+        # dict by thread ident: idents are reused as soon as a thread ends,
+        # and a new thread must get a new record.
+        self.local = ThreadState()
         # threading.Thread -> its StartPoint, until its first recorded call.
         # The object, not its id(): an id is reused once a finished Thread is
         # collected.
@@ -124,7 +142,7 @@ class Recording(object):
             name = current.name
             start = self.pending_starts.pop(current, None)
         except BaseException:
-            del local.thread_id
+            local.thread_id = NEW_THREAD
             raise
         with self.lock:
             thread_id = self.register_thread(name, None, start)
