@@ -4,7 +4,7 @@ import sys
 import threading
 
 from analysis import _trace_owners as owners
-from analysis._trace_tree import CHILD_BASE, FIELDS, StartPoint, ThreadEntry
+from analysis._trace_tree import CHILD_BASE, FIELDS
 
 _getframe = sys._getframe
 
@@ -58,12 +58,17 @@ class Recording(object):
         # tenth of the cost per call on 3.13, measured with callgrind);
         # extend() with a temporary tuple frees it at once, and is atomic.
         self.raw = []
-        self.threads = []  # ThreadEntry, in order of their first recorded call
+        # Per thread, in order of its first recorded call: a tuple of
+        # ThreadEntry's fields, its start a tuple of StartPoint's (see
+        # tree.thread_entries()).  Tuples for the same reason as ``raw``: the
+        # hot path makes one of each per thread of a thread-per-request
+        # server, where a class's __init__ is a Python call.
+        self.threads = []
         # Per thread: .thread_id (see ThreadState).  A thread-local, not a
         # dict by thread ident: idents are reused as soon as a thread ends,
         # and a new thread must get a new record.
         self.local = ThreadState()
-        # threading.Thread -> its StartPoint, until its first recorded call.
+        # threading.Thread -> its start point, until its first recorded call.
         # The object, not its id(): an id is reused once a finished Thread is
         # collected.
         self.pending_starts = {}
@@ -117,7 +122,7 @@ class Recording(object):
         thread_id = len(self.threads)
         if self.in_child:
             thread_id = CHILD_BASE + thread_id  # renumbered when the parent merges
-        self.threads.append(ThreadEntry(thread_id, name, role, start, os.getpid() if self.in_child else None))
+        self.threads.append((thread_id, name, role, start, os.getpid() if self.in_child else None))
         self.local.thread_id = thread_id
         return thread_id
 
@@ -162,8 +167,11 @@ class Recording(object):
         return None
 
     def start_point(self, frame):
-        """Where a thread or process started by *frame* hangs in the call tree, or None."""
+        """Where a thread or process started by *frame* hangs in the call tree, or None.
+
+        StartPoint's fields, as a tuple: ``(position, anchor)``.
+        """
         anchor = self.anchor(frame)
         if anchor is None:
             return None
-        return StartPoint(len(self.raw) // FIELDS, anchor)
+        return (len(self.raw) // FIELDS, anchor)

@@ -24,9 +24,10 @@ CHILD_BASE = 1000000000
 def _named(cls):
     """Give *cls* (a :class:`_Named`) an ``__init__`` taking its ``__slots__``, by position or name.
 
-    Written out per class, not a loop over the fields: the hot path makes a
-    StartPoint and a ThreadEntry for each thread, and a generic loop of
-    setattr() cost 13k instructions per thread (callgrind, 3.9).
+    Written out per class, not a loop over the fields: raw_calls() makes a
+    RawCall per recorded call, and a generic loop of setattr() cost 13k
+    instructions per thread when the hot path made these records itself
+    (callgrind, 3.9).
     """
     fields = cls.__slots__
     source = "def __init__(self, %s):\n%s" % (
@@ -91,6 +92,14 @@ def raw_calls(values):
     """The flat values the hot path appended, as RawCall records."""
     stream = iter(values)
     return [RawCall(*chunk) for chunk in zip(*[stream] * FIELDS)]
+
+
+def thread_entries(values):
+    """The tuples the hot path appended per thread, as ThreadEntry records (StartPoint starts)."""
+    return [
+        ThreadEntry(thread_id, name, role, None if start is None else StartPoint(*start), pid)
+        for thread_id, name, role, start, pid in values
+    ]
 
 
 def build(records, infos, threads, roles, first=0, split=None, spawned=None):

@@ -210,7 +210,7 @@ class Tracer(object):
         recording = self._recording
         with recording.lock:
             values = recording.raw[: self._length * tree.FIELDS] if self._length is not None else list(recording.raw)
-            threads = list(recording.threads)
+            threads = tree.thread_entries(recording.threads)
         follower = self._follower
         calls, threads, hops = tree.build(
             tree.raw_calls(values), recording.infos, threads, self.roles, spawned=follower.spawned
@@ -246,7 +246,7 @@ class Tracer(object):
         calls, threads, _ = tree.build(
             tree.raw_calls(list(recording.raw)),
             recording.infos,
-            recording.threads[first_thread:],
+            tree.thread_entries(recording.threads[first_thread:]),
             self.roles,
             first=recording.split,
             split=recording.split,
