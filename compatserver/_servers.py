@@ -401,6 +401,7 @@ def _fork():
     *interrupted()* once it has recorded the child, to run the handler then
     (raising ``KeyboardInterrupt`` for the default one).  The child restores
     the handler and leaves a Ctrl-C caught during the fork to its parent.
+    When the fork fails, the handler runs before the error propagates.
     """
     if not _FORK_HOOKS or threading.current_thread() is not threading.main_thread():
         return os.fork(), _no_interruption
@@ -411,8 +412,12 @@ def _fork():
     signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
     try:
         pid = os.fork()
-    finally:
+    except BaseException:
         signal.signal(signal.SIGINT, handler)
+        if caught:  # the fork failed (EAGAIN, ENOMEM): the Ctrl-C is not lost with it
+            handler(signal.SIGINT, caught[0])
+        raise
+    signal.signal(signal.SIGINT, handler)
     if not (pid and caught):
         return pid, _no_interruption
     return pid, lambda: handler(signal.SIGINT, caught[0])

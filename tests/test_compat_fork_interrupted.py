@@ -66,3 +66,53 @@ def test_a_ctrl_c_in_an_at_fork_hook_is_raised_after_the_fork():
         "served",
         "children left: 0",
     ], "")
+
+
+FAILING_FORK = r'''
+import errno, os, signal, socket, sys
+sys.path.insert(0, sys.argv[1])
+import compatserver
+
+
+def failing_fork():
+    # A Ctrl-C lands while the fork runs, and the fork fails.
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(10000):  # the SIGINT handler runs here
+        pass
+    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+
+os.fork = failing_fork
+
+
+class Handler(compatserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"served\n")
+
+
+server = compatserver.ForkingTCPServer(("127.0.0.1", 0), Handler)
+client = socket.create_connection(server.server_address, 15)
+try:
+    server.handle_request()
+except KeyboardInterrupt as exc:
+    print("interrupted, children recorded: %d" % len(server.active_children))
+    print("the fork's error: %r" % (getattr(exc, "__context__", None),))
+else:
+    print("not interrupted")
+print("client read %r" % client.makefile("rb").readline())
+server.server_close()
+'''
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"),
+                    reason="the SIGINT handler is held for the fork on 3.7+")
+def test_a_ctrl_c_during_a_failed_fork_is_raised_not_lost():
+    proc = subprocess.Popen([sys.executable, "-c", FAILING_FORK, ROOT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out.splitlines(), err) == (0, [
+        "interrupted, children recorded: 0",
+        "the fork's error: %r" % (OSError(11, "Resource temporarily unavailable"),),
+        "client read b''",  # the request was closed, not left open
+    ], "")
