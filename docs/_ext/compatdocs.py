@@ -484,6 +484,8 @@ IMPL_WORDS = {
     "untraced": "not traced",
     "analysis": "traced by this project's tracer",
     "floor": "an empty trace hook",
+    "viztracer": "viztracer, recording every thread",
+    "viztracer-files": "viztracer filtered to the same files (records the main thread only)",
 }
 
 #: Setup entries worth a reader's sentence (others are in results.json).
