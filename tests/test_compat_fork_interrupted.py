@@ -5,7 +5,8 @@ Since 3.7 ``os.fork()`` runs the functions given to ``os.register_at_fork``
 ``KeyboardInterrupt`` raised inside such a hook is printed as "Exception
 ignored in ..." and dropped: the Ctrl-C is lost and the forking server goes
 on serving (seen in the demo's Ctrl-C test on 3.10).  compatserver's
-``ForkingMixIn`` raises it once the fork is done and the child recorded.
+``ForkingMixIn`` raises it once the fork is done and the child recorded,
+or, when the fork fails, before the fork's error propagates.
 Run in a child process: a hook cannot be unregistered.
 """
 import os
@@ -15,6 +16,16 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script):
+    """Run *script* in a new interpreter: ``(exit status, stdout lines, stderr)``."""
+    proc = subprocess.Popen([sys.executable, "-c", script, ROOT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out.splitlines(), err
+
 
 SCRIPT = r'''
 import os, signal, socket, sys
@@ -57,11 +68,7 @@ print("children left: %d" % len(server.active_children or ()))
 @pytest.mark.skipif(not hasattr(os, "register_at_fork"),
                     reason="at-fork hooks in Python are 3.7+")
 def test_a_ctrl_c_in_an_at_fork_hook_is_raised_after_the_fork():
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, ROOT],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True)
-    out, err = proc.communicate(timeout=60)
-    assert (proc.returncode, out.splitlines(), err) == (0, [
+    assert run(SCRIPT) == (0, [
         "interrupted, children recorded: 1",
         "served",
         "children left: 0",
@@ -107,11 +114,7 @@ server.server_close()
 @pytest.mark.skipif(not hasattr(os, "register_at_fork"),
                     reason="the SIGINT handler is held for the fork on 3.7+")
 def test_a_ctrl_c_during_a_failed_fork_is_raised_not_lost():
-    proc = subprocess.Popen([sys.executable, "-c", FAILING_FORK, ROOT],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True)
-    out, err = proc.communicate(timeout=60)
-    assert (proc.returncode, out.splitlines(), err) == (0, [
+    assert run(FAILING_FORK) == (0, [
         "interrupted, children recorded: 0",
         "the fork's error: %r" % (OSError(11, "Resource temporarily unavailable"),),
         "client read b''",  # the request was closed, not left open
