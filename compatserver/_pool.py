@@ -956,8 +956,8 @@ class _PoolState(object):
     parked by a worker and not yet registered by the loop (``parking``),
     watched by the loop (``parked``, by descriptor), their parking times in
     order (``deadlines``).  The earliest ``request_timeout`` deadline of a
-connection a worker handles (``next_cut``; each worker holds its own in
-:attr:`_Worker.handling`).  And the counts that :meth:`stats` reports.
+    connection a worker handles (``next_cut``; each worker holds its own in
+    :attr:`_Worker.handling`).  And the counts that :meth:`stats` reports.
 
     ``stream`` (the server's ``socket_type`` is ``SOCK_STREAM``: parking,
     the connection limits and the deadlines apply) is read without the lock:
