@@ -477,7 +477,9 @@ class LoopMixIn(NewStyle):
     def _client_error(self, client_address, reason, exc):
         """Log a client error: one WARNING line with the address and *reason*.
 
-        May be extended, do not override (the thread pool counts them).
+        May be extended, do not override: the thread pool extends it to
+        count them (its ``request_timeout`` cuts are counted under its lock
+        where they are made, and logged here through ``super()``).
         """
         self._client_log.warning("client %s: %s",
                                  format_address(client_address), reason)

@@ -605,14 +605,18 @@ class ThreadPoolMixIn(LoopMixIn):
                 request.shutdown(socket.SHUT_RD)
             except (socket.error, ValueError):
                 continue  # the client is gone already
+            # Both counts in this lock section: pool_stats() (under the lock)
+            # read by a client that saw its connection end includes them.
             self._pool.timed_out += 1
+            self._pool.client_errors += 1
             cut.append(client_address)
         self._pool.next_cut = next_cut
         return cut
 
     def _pool_log_cut(self, cut):
+        # Counted already, by _pool_cut_locked(): only the line is left.
         for client_address in cut:
-            self._client_error(
+            super(ThreadPoolMixIn, self)._client_error(
                 client_address, "held a worker for request_timeout (%gs): "
                 "shut down for reading" % self.request_timeout, None)
 
