@@ -5,23 +5,37 @@ Python call of the process, recorded or not: on the echo benchmark that is
 a floor of 1.2-1.6x the untraced run on 3.6-3.11 before anything is
 recorded.  Only the calls into the recorded modules matter, so this backend
 changes those functions and nothing else: each function object whose
-globals are a recorded module's gets, in place of its ``__code__``, a short
-code object that records the call and calls a copy of the function with the
-original code; uninstall() puts every original code object back.  The
-function objects stay the same objects, so every reference to them (a
-method in a class, a callback registered at import, a bound method made
-before the run) records its calls; code that is not recorded runs untouched.
+globals are a recorded module's gets, in place of its ``__code__``, a code
+object that records the call; uninstall() puts every original code object
+back.  The function objects stay the same objects, so every reference to
+them (a method in a class, a callback registered at import, a bound method
+made before the run) records its calls; code that is not recorded runs
+untouched.
 
-The recording code (``_TEMPLATE``) is compiled once per signature (it takes
-the arguments the way the function does) and number of free variables (a
-function's ``__code__`` can only be replaced by code with as many), and
-specialised per function by its constants: the placeholders
-``"__name__"`` in it become the objects the call needs (the copy to call,
-the owner, the recording's list ...), so the hot path loads constants,
-without a closure cell or a global lookup, and records a call the way the
-hooks do (:mod:`analysis._trace_hooks`): the same owners (decided by the
-code when it can, by the receiver's type when not), the same anchors (the
-nearest frame running a recording code object).
+Two kinds of recording code, the same record:
+
+- the function's own code with a *prologue* (:mod:`analysis._trace_inline`),
+  compiled again from its module's source: one frame per call, as
+  untraced.  Every ``def`` of a module or class body whose file still
+  holds the code it runs;
+- else (generators, nested functions, code without a file) a short code
+  object (``_TEMPLATE``) that records the call and calls a copy of the
+  function with the original code: a second frame per call.  Measured with
+  callgrind (a recorded method that calls two others, 5,000 times), the
+  prologue records a call in 4,900 instructions on 2.7 where the template
+  takes 6,000 (-19%); -14% on 3.6, -12% on 3.9, -11% on 3.12.
+
+Both are specialised per function by their constants: the placeholders
+(``"__name__"`` in the template, ``"__analysis:name__"`` in the prologue)
+become the objects the call needs (the owner, the recording's list ...),
+so the hot path loads constants, without a closure cell or a global
+lookup, and records a call the way the hooks do
+(:mod:`analysis._trace_hooks`): the same owners (decided by the code when
+it can, by the receiver's type when not), the same anchors (the nearest
+frame running a recording code object).  The template is compiled once per
+signature (it takes the arguments the way the function does) and number of
+free variables (a function's ``__code__`` can only be replaced by code with
+as many).
 
 What it does not see, and the hooks do: functions created after start() (a
 nested function made by each call, a script's own module as it runs).  The
@@ -34,6 +48,7 @@ import types
 import warnings
 
 from analysis import _compat
+from analysis import _trace_inline as _inline
 from analysis import _trace_owners as owners
 from analysis._trace_recording import NEW_THREAD
 from analysis._trace_hooks import Backend
@@ -67,7 +82,7 @@ def _outer():
                     if _above is not None and _above.f_code.co_filename is "__filename__":
                         _anchor = "__id__"(_above)  # called by a recorded function (its recording code)
                     else:
-                        _anchor = "__anchor_of__"(_above)
+                        _anchor = "__anchor_of__"(_caller)  # it may run a prologue
                     "__raw_extend__"(("__id__"(_frame), _anchor, _thread, "__index__", _owner,
                                       _caller.f_code, _caller.f_lasti))
             except "__Exception__" as _exc:
@@ -89,6 +104,7 @@ _LOCALS = frozenset(["_frame", "_caller", "_owner", "_thread", "_above", "_ancho
 # identity test (a set of ids is what anchor() uses, and costs a call of
 # id() per frame and a call of anchor() per recorded call).
 _FILENAME = "<analysis.trace recording code>"
+_PLACEHOLDER = _inline.PLACEHOLDER
 _templates = {}  # (parameters, arguments, receiver, free variables) -> template code
 _templates_lock = threading.Lock()
 
@@ -282,7 +298,7 @@ class InstrumentHook(Backend):
             "__anchor_of__": recording.anchor,
             "__Exception__": Exception,
             "__fail__": self.fail,
-            "__original__": _copy(func),
+            "__recorded__": recording.recorded,
         }
 
     def install(self):
@@ -291,11 +307,20 @@ class InstrumentHook(Backend):
         made = []
         for func in self._functions():
             original = func.__code__
-            template = _template(original)
             constants = self._constants(func)
-            code = _compat.code_with_consts(
-                template, [constants.get(c, c) if isinstance(c, str) else c for c in template.co_consts], _FILENAME
-            )
+            inline = _inline.prologue_code(original)
+            if inline is not None:  # the recording in the function's own code
+                code = _compat.code_with_consts(inline, [
+                    constants.get("__" + c[len(_PLACEHOLDER):], c)
+                    if isinstance(c, str) and c.startswith(_PLACEHOLDER) else c
+                    for c in inline.co_consts
+                ], original.co_filename)
+            else:  # the template, which calls a copy of the function
+                template = _template(original)
+                constants["__original__"] = _copy(func)
+                code = _compat.code_with_consts(
+                    template, [constants.get(c, c) if isinstance(c, str) else c for c in template.co_consts], _FILENAME
+                )
             recording.recorded.add(id(code))
             recording.codes.append(code)
             made.append((func, original, code))

@@ -5,11 +5,13 @@ import json
 import sys
 import threading
 import time
+import traceback
 import types
 
 import pytest
 
 from analysis import trace as trace_module
+from analysis import _trace_inline as inline
 from analysis import _trace_owners as owners
 from analysis import _trace_tree as tree
 from analysis._trace_recording import Recording
@@ -481,15 +483,24 @@ def test_instrument_puts_every_original_back():
     ]
 
 
-def test_instrument_knows_a_recorded_caller_without_walking_the_stack(monkeypatch):
-    # A call from a recorded function is the common case: its anchor is the
-    # caller's recording frame, found by one identity test of the file name
-    # every recording code shares.  When that test fails (2.7 made a new
-    # file name string per template), every call walks the stack in Python
-    # instead: the same tree, at more cost (callgrind, 2.7's echo benchmark:
-    # 481k instructions per request against 452k).
+@pytest.fixture(params=["prologue", "template"])
+def recording_code(request, monkeypatch):
+    """Run the test with each kind of recording code of "instrument"."""
     if "instrument" not in TRACERS:
         pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    if request.param == "template":
+        monkeypatch.setattr(inline, "prologue_code", lambda code: None)
+    return request.param
+
+
+def test_instrument_knows_a_recorded_caller_without_walking_the_stack(monkeypatch, recording_code):
+    # A call from a recorded function is the common case: its anchor is the
+    # caller's own frame (prologue: its code is in the recording's set) or
+    # the caller's recording frame (template: one identity test of the file
+    # name every template code shares).  When that test fails (2.7 made a
+    # new file name string per template), every call walks the stack in
+    # Python instead: the same tree, at more cost (callgrind, 2.7's echo
+    # benchmark: 481k instructions per request against 452k).
     walked = []
     original = Recording.anchor
 
@@ -675,3 +686,127 @@ def test_arguments_and_defaults_reach_the_function_unchanged(kind):
     assert results == [(1, 2, (), []), (1, 3, (4,), [("x", 5)]), (1, 7, (), [])]
     assert [c.qualname for c in tracer.trace("x").calls] == ["call_with_defaults"] + ["with_defaults"] * 3
     assert with_defaults.__defaults__ == (2,)
+
+
+def callers_name():
+    return sys._getframe(1).f_code.co_name
+
+
+def ask_callers_name():
+    return callers_name()
+
+
+def test_instrument_records_in_the_functions_own_frame(recording_code):
+    # The prologue is the function's own code: the caller of a recorded
+    # function is the real caller, as untraced.  The template runs the
+    # function in a copy, one frame below the recording code.
+    tracer = Tracer([HERE], tracer="instrument")
+    with tracer:
+        name = ask_callers_name()
+    assert name == ("ask_callers_name" if recording_code == "prologue" else "recording_call")
+    assert [(c.qualname, c.parent) for c in tracer.trace("x").calls] == [
+        ("ask_callers_name", None), ("callers_name", 0),
+    ]
+
+
+def fails_on_its_third_line(value):
+    """A docstring, kept as the function's first statement."""
+    doubled = value * 2
+    raise ValueError(doubled)
+
+
+def names_and_failure():
+    names = sorted(names_of_locals(1))
+    try:
+        fails_on_its_third_line(21)
+    except ValueError:
+        frames = traceback.extract_tb(sys.exc_info()[2])
+        return names, [tuple(frame)[1:] for frame in frames]
+
+
+def names_of_locals(arg):
+    local = arg + 1
+    return list(locals())
+
+
+def test_instrument_leaves_tracebacks_locals_and_docstrings_as_they_were():
+    if "instrument" not in TRACERS:
+        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    untraced = names_and_failure()
+    tracer = Tracer([HERE], tracer="instrument")
+    with tracer:
+        traced = names_and_failure()
+        doc = fails_on_its_third_line.__doc__
+        code = fails_on_its_third_line.__code__
+    assert untraced[0] == ["arg", "local"]
+    assert traced == untraced  # the same lines, the same source text
+    assert untraced[1][-1][:2] == (fails_on_its_third_line.__code__.co_firstlineno + 3, "fails_on_its_third_line")
+    assert doc == "A docstring, kept as the function's first statement."
+    assert code is not fails_on_its_third_line.__code__  # it did run a prologue
+    assert [c.qualname for c in tracer.trace("x").calls] == [
+        "names_and_failure", "names_of_locals", "fails_on_its_third_line",
+    ]
+
+
+def _made_without_a_file():
+    namespace = {}
+    exec(compile("def made_without_a_file(obj):\n    return obj.helper()\n", "<no file>", "exec"),
+         globals(), namespace)
+    return namespace["made_without_a_file"]
+
+
+made_without_a_file = _made_without_a_file()
+
+
+def through_code_without_a_file():
+    return made_without_a_file(Child())
+
+
+def test_instrument_mixes_prologues_and_templates_in_one_tree():
+    # A function whose code comes from no file keeps the template; its
+    # callers and callees run prologues.  The anchors cross both ways.
+    if "instrument" not in TRACERS:
+        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    assert inline.prologue_code(made_without_a_file.__code__) is None
+    assert inline.prologue_code(through_code_without_a_file.__code__) is not None
+    trace = record("instrument", through_code_without_a_file)
+    assert [(c.qualname, c.parent) for c in trace.calls] == [
+        ("through_code_without_a_file", None), ("made_without_a_file", 0), ("Child.helper", 1),
+    ]
+
+
+def test_instrument_keeps_the_template_for_code_its_file_no_longer_holds(tmp_path, monkeypatch):
+    if "instrument" not in TRACERS:
+        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    source = tmp_path / "edited_after_import.py"
+    source.write_text(u"def edited():\n    return 1\n\n\ndef kept():\n    return edited()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = __import__("edited_after_import")
+    try:
+        assert inline.prologue_code(module.edited.__code__) is not None
+        source.write_text(u"def edited():\n    return 2  # edited\n\n\ndef kept():\n    return edited()\n")
+        assert inline.prologue_code(module.edited.__code__) is None  # a different constant
+        assert inline.prologue_code(module.kept.__code__) is not None
+        tracer = Tracer(["edited_after_import"], tracer="instrument")
+        with tracer:
+            assert module.kept() == 1
+        assert [(c.qualname, c.parent) for c in tracer.trace("x").calls] == [("kept", None), ("edited", 0)]
+    finally:
+        del sys.modules["edited_after_import"]
+
+
+def test_prologues_are_only_for_functions_that_exist_at_import():
+    if "instrument" not in TRACERS:
+        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
+    assert inline.prologue_code(Base.method.__code__ if hasattr(Base.method, "__code__")
+                                else Base.method.im_func.func_code) is not None
+    assert inline.prologue_code(generator.__code__) is None  # its body runs at next()
+    nested = _make_functions(1)[0]
+    assert inline.prologue_code(nested.__code__) is None  # made from a string
+    assert inline.prologue_code(_closure().__code__) is None  # made by each call of its parent
+
+
+def _closure():
+    def inner():
+        return 1
+    return inner
