@@ -267,3 +267,8 @@ class MonitoringHook(Backend):
             return
         _MONITORING.register_callback(tool, _MONITORING.events.PY_START, None)
         _MONITORING.free_tool_id(tool)
+        # The DISABLEs our callback returned outlive the tool id (3.12,
+        # 3.13): the next tool to take it would get a code object's returns
+        # without its starts.  (Tools that DISABLE what they do not want
+        # simply do so again.)
+        _MONITORING.restart_events()

@@ -193,6 +193,26 @@ def test_monitoring_tool_id_is_released_and_disable_is_reset():
     assert [c.qualname for c in tracer.trace("json").calls][:1] == ["dumps"]
 
 
+@pytest.mark.skipif(not hasattr(sys, "monitoring"), reason="sys.monitoring is 3.12+")
+def test_monitoring_leaves_no_disabled_event_for_the_next_tool():
+    # A tool that takes the same id next (a profiler: viztracer 1.1 on 3.12
+    # saw a PY_RETURN without its PY_START, and stopped tracing) sees every
+    # call of the code our filter DISABLEd.
+    mon = sys.monitoring
+    record("sys.monitoring", run_sample)  # json.dumps: outside the filter, DISABLEd
+    seen = []
+    mon.use_tool_id(mon.PROFILER_ID, "test")
+    try:
+        mon.register_callback(mon.PROFILER_ID, mon.events.PY_START, lambda code, offset: seen.append(code.co_name))
+        mon.set_events(mon.PROFILER_ID, mon.events.PY_START)
+        plain_function()
+        mon.set_events(mon.PROFILER_ID, 0)
+    finally:
+        mon.register_callback(mon.PROFILER_ID, mon.events.PY_START, None)
+        mon.free_tool_id(mon.PROFILER_ID)
+    assert "dumps" in seen
+
+
 class ExplodingMeta(type):
     # The tracer caches owners by receiver type: hashing this one raises.
     def __hash__(cls):
