@@ -10,15 +10,15 @@ with the untraced fastest round (see main() for why):
 ``untraced``
     no hook at all.
 ``analysis``
-    ``analysis.trace.Tracer`` with its default backend (``instrument`` on
-    2.7-3.11: the recorded functions' code swapped for the run;
-    ``sys.monitoring`` on 3.12+), filtered to socketserver and the
-    handler's module: it records every call there with owner, thread and
-    call site.
-``analysis-settrace``, ``analysis-instrument``
-    the same tracer on the other designs: ``sys.settrace`` everywhere (the
-    default below 3.12 until issue 13), ``instrument`` on 3.12+, so that the
-    default is shown to be the faster one on each interpreter.
+    ``analysis.trace.Tracer`` with its default backend (``instrument``: the
+    recorded functions' code swapped for the run), filtered to socketserver
+    and the handler's module: it records every call there with owner,
+    thread and call site.
+``analysis-settrace``, ``analysis-monitoring``
+    the same tracer on the global hooks: ``sys.settrace`` everywhere (the
+    default below 3.12 until issue 13), ``sys.monitoring`` on 3.12+ (the
+    default there until December 2026), so that the default is shown to be
+    the faster one on each interpreter.
 ``floor``
     the least any tracer on a global hook pays (sys.monitoring on 3.12+,
     sys.settrace below): a callback that keeps only the code object of each
@@ -75,9 +75,11 @@ if CHECKOUT not in sys.path:
 
 from analysis import examples  # noqa: E402
 from analysis._compat import socketserver  # noqa: E402
-from analysis.trace import DEFAULT_TRACER, Tracer  # noqa: E402
+from analysis.trace import DEFAULT_TRACER, Tracer, available_tracers  # noqa: E402
 
 MODULES = [socketserver.__name__, examples.__name__]
+# The cheapest global hook this interpreter has: what "floor" measures.
+FLOOR_HOOK = "sys.monitoring" if "sys.monitoring" in available_tracers() else "sys.settrace"
 FILES = [os.path.splitext(m.__file__)[0] + ".py" for m in (socketserver, examples)]
 
 
@@ -318,13 +320,12 @@ def main():
     report = benchlib.Report("trace", quick=args.quick)
     requests = 100 if args.quick else 2000
     rounds = 1 if args.quick else 7
-    impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER)]
-    if DEFAULT_TRACER == "instrument":
-        # The hook the wrappers replaced, and what any tracer on it pays.
-        impls += [AnalysisTracer("analysis-settrace", "sys.settrace"), FloorTracer("sys.settrace")]
-    else:
-        impls += [FloorTracer(DEFAULT_TRACER), AnalysisTracer("analysis-settrace", "sys.settrace"),
-                  AnalysisTracer("analysis-instrument", "instrument")]
+    # The hooks the default replaced, and what any tracer on the cheapest
+    # of them pays.
+    impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER), FloorTracer(FLOOR_HOOK),
+             AnalysisTracer("analysis-settrace", "sys.settrace")]
+    if FLOOR_HOOK != "sys.settrace":
+        impls.append(AnalysisTracer("analysis-monitoring", FLOOR_HOOK))
     versions = {}
     for cls in (VizTracerTool, VizTracerFilesTool, HunterTool):
         try:
@@ -342,6 +343,7 @@ def main():
         "requests": requests,
         "rounds": rounds,
         "analysis_hook": DEFAULT_TRACER,
+        "floor_hook": FLOOR_HOOK,
         "filter": ", ".join(MODULES),
     }
     for name, version in sorted(versions.items()):

@@ -483,6 +483,8 @@ IMPL_WORDS = {
     "raw": "a bare accept/recv/send loop",
     "untraced": "not traced",
     "analysis": "traced by this project's tracer",
+    "analysis-settrace": "this project's tracer on sys.settrace",
+    "analysis-monitoring": "this project's tracer on sys.monitoring",
     "floor": "an empty trace hook",
     "viztracer": "viztracer, recording every thread",
     "viztracer-files": "viztracer filtered to the same files (records the main thread only)",
@@ -505,6 +507,7 @@ SETUP_WORDS = {
     "memory_requests": "%s requests before the memory is read",
     "shutdown_poll_interval_s": "the stdlib's poll interval of %s s",
     "analysis_hook": "trace hook: %s",
+    "floor_hook": "the empty hook on %s",
 }
 
 
