@@ -244,7 +244,6 @@ def behaviour_notes(versions, outcomes, upstream=()):
             runs[-1][1], runs[-1][2] = version, text
         else:
             runs.append([version, version, text, key])
-    lines = []
     previous = None
     described = []
     for first, last, text, _ in runs:
