@@ -64,6 +64,7 @@ def _callbacks(recording, fail):
     disable = _DISABLE
     getframe = _getframe
     local = recording.local
+    on = recording.on
     new_thread = NEW_THREAD
     raw_extend = recording.raw.extend
     recorded = recording.recorded
@@ -77,7 +78,7 @@ def _callbacks(recording, fail):
         # 'return' events at all (the call tree is rebuilt without them).
         code = frame.f_code
         info = cache_get(id(code))
-        if info is skip or not recording.active:
+        if info is skip or not on:
             return None
         try:
             if info is None:

@@ -53,7 +53,7 @@ LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_t
 # %(receiver)s: the first parameter, whose type decides the owner when the
 # code does not.
 PROLOGUE = '''
-if "__analysis:recording__".active:
+if "__analysis:on__":
     try:
         _analysis_frame = "__analysis:getframe__"()
         _analysis_caller = _analysis_frame.f_back

@@ -63,7 +63,7 @@ def _outer():
     %(free)s = None
 
     def recording_call(%(params)s):
-        if "__recording__".active:
+        if "__on__":
             try:
                 _frame = "__getframe__"()
                 _caller = _frame.f_back
@@ -283,7 +283,7 @@ class InstrumentHook(Backend):
                 local.thread_id = thread_id
 
         return {
-            "__recording__": recording,
+            "__on__": recording.on,
             "__getframe__": sys._getframe,
             "__owner__": owner,
             "__owner_of__": owner_of,

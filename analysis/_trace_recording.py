@@ -73,10 +73,23 @@ class Recording(object):
         # collected.
         self.pending_starts = {}
         self.lock = threading.Lock()
-        self.active = False
+        # Non-empty while recording: the hot paths test the list itself (a
+        # truth test of a constant or a local, where reading an attribute
+        # of this object cost 280 instructions a call on 3.6, callgrind).
+        # Changed in place, through ``active``: the recording code holds it.
+        self.on = []
         self.disabled = None  # why the tracer switched itself off, or None
         self.in_child = False
         self.split = None  # in a forked child: where the child's own calls begin
+
+    @property
+    def active(self):
+        """Whether calls are recorded now."""
+        return bool(self.on)
+
+    @active.setter
+    def active(self, value):
+        self.on[:] = [True] if value else []
 
     def wanted(self, module):
         """True when code of *module* (a ``__name__``) is recorded."""
