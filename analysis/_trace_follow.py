@@ -56,8 +56,10 @@ class Follower(object):
         follower = self
         original_start = threading.Thread.start
 
+        on = recording.on
+
         def start(thread_self, *args, **kwargs):
-            if recording.active:
+            if on:
                 point = recording.start_point(_getframe(1))
                 if point is not None:
                     recording.pending_starts[thread_self] = point
@@ -75,7 +77,7 @@ class Follower(object):
                 pid = original_fork()
                 if pid == 0:
                     follower.become_child()
-                elif recording.active:
+                elif on:
                     follower.children.append(pid)
                 return pid
 
