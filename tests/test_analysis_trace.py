@@ -19,7 +19,7 @@ from analysis.model import Hop, Thread
 from analysis.trace import Tracer, TracerError, available_tracers
 
 HERE = __name__  # the module filter that records this file's code
-TRACERS = list(available_tracers())
+TRACERS = list(available_tracers())  # "instrument" first: every interpreter has it
 HOOKS = [kind for kind in TRACERS if kind != "instrument"]  # the backends that decide per code object
 
 
@@ -487,8 +487,6 @@ def test_accessors_are_owned_by_the_class_that_holds_them(kind):
 
 
 def test_instrument_puts_every_original_back():
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     before = _codes()
     tracer = Tracer([HERE], tracer="instrument")
     with tracer:
@@ -507,8 +505,6 @@ def test_instrument_puts_every_original_back():
 @pytest.fixture(params=["prologue", "template"])
 def recording_code(request, monkeypatch):
     """Run the test with each kind of recording code of "instrument"."""
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     if request.param == "template":
         monkeypatch.setattr(inline, "prologue_code", lambda code: None)
     return request.param
@@ -545,8 +541,6 @@ def test_instrument_leaves_no_frame_for_the_garbage_collector():
     # The recording code reads its own frame: held in a local, that frame
     # would be a reference cycle, freed only when the collector runs (on
     # Python 3.11+, and below for every frame a cycle holds).
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     tracer = Tracer([HERE], tracer="instrument")
     enabled = gc.isenabled()
     gc.disable()
@@ -751,8 +745,6 @@ def names_of_locals(arg):
 
 
 def test_instrument_leaves_tracebacks_locals_and_docstrings_as_they_were():
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     untraced = names_and_failure()
     tracer = Tracer([HERE], tracer="instrument")
     with tracer:
@@ -786,8 +778,6 @@ def through_code_without_a_file():
 def test_instrument_mixes_prologues_and_templates_in_one_tree():
     # A function whose code comes from no file keeps the template; its
     # callers and callees run prologues.  The anchors cross both ways.
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     assert inline.prologue_code(made_without_a_file.__code__) is None
     assert inline.prologue_code(through_code_without_a_file.__code__) is not None
     trace = record("instrument", through_code_without_a_file)
@@ -797,8 +787,6 @@ def test_instrument_mixes_prologues_and_templates_in_one_tree():
 
 
 def test_instrument_keeps_the_template_for_code_its_file_no_longer_holds(tmp_path, monkeypatch):
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     source = tmp_path / "edited_after_import.py"
     source.write_text(u"def edited():\n    return 1\n\n\ndef kept():\n    return edited()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -817,8 +805,6 @@ def test_instrument_keeps_the_template_for_code_its_file_no_longer_holds(tmp_pat
 
 
 def test_prologues_are_only_for_functions_that_exist_at_import():
-    if "instrument" not in TRACERS:
-        pytest.skip("no instrument backend")  # pragma: no cover - every interpreter has it
     assert inline.prologue_code(Base.method.__code__ if hasattr(Base.method, "__code__")
                                 else Base.method.im_func.func_code) is not None
     assert inline.prologue_code(generator.__code__) is None  # its body runs at next()
