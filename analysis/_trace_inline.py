@@ -3,9 +3,9 @@
 The ``instrument`` backend (:mod:`analysis._trace_instrument`) first gave
 each recorded function a short code object that records the call and then
 calls a copy of the function: two frames per recorded call, where the
-untraced run has one.  Measured with callgrind on the echo benchmark, that
-second frame was the largest part of what is left of the tracer's cost
-(26,500 instructions a request on 3.6, 33,000 on 2.7).
+untraced run has one.  Measured with callgrind (a recorded method calling
+two others, 5,000 times), the copy's frame and call were 1,100 of the
+6,000 instructions a recorded call cost on 2.7, 860 of 6,300 on 3.6.
 
 This module makes code objects with no second frame: it compiles the
 function's own module again from its source, with a *prologue* (the same

@@ -28,13 +28,14 @@ rebuilt after the run, see "The hot path" below).  One job per module:
 The backends:
 
 ``instrument`` (the default)
-    Wraps the functions the recorded modules hold, and the methods of the
-    classes reachable from them, for the duration of the run, and puts the
-    originals back after it.  Only recorded calls pay anything; the owner
-    is the class whose ``__dict__`` holds the wrapper.  It sees what exists
-    at start(): when a recorded module is not imported yet, or is
-    ``__main__`` (a script about to run), the default is ``sys.settrace``
-    instead.
+    Swaps the code of the functions the recorded modules hold, and of the
+    methods of the classes reachable from them, for code that records the
+    call, for the duration of the run, and puts the originals back after
+    it.  Only recorded calls pay anything; the owner is the class whose
+    ``__dict__`` holds the function.  It sees what exists at start(): when
+    a recorded module is not imported yet, or is ``__main__`` (a script
+    about to run), the default is a hook instead (``sys.monitoring`` on
+    3.12+, ``sys.settrace`` below).
 ``sys.monitoring`` (3.12+, PEP 669: the default's fallback there)
     ``PY_START`` for every thread; the callback returns ``DISABLE`` for a
     code object outside the filter, so the interpreter stops calling it for
@@ -75,8 +76,8 @@ the least that cannot be done later:
   class holds too is looked up through the receiver's MRO, per receiver
   type; a copy made in *another* module (``handle = Base.handle``
   elsewhere) is not seen, and its calls are attributed to the class that
-  defined the function.  ``instrument`` knows the owner of each wrapper
-  when it makes it.
+  defined the function.  ``instrument`` knows the owner of each function
+  when it makes its recording code.
 - No call stack is kept.  A record holds the id of its frame and of its
   *anchor*, the nearest calling frame whose call is recorded; after the
   run, the parent of a call is the latest call that ran in the anchor's
@@ -118,7 +119,7 @@ _BACKENDS = dict((b.kind, b) for b in (InstrumentHook, MonitoringHook, SettraceH
 # 368k; 3.13: 405k against 363k; untraced 241k and 231k).
 DEFAULT_TRACER = "instrument"
 # What the default falls back to when a recorded module is not imported at
-# start(): the wrappers would not see it.
+# start(): instrument would not see it.
 _HOOK_DEFAULT = "sys.monitoring" if _compat.MONITORING is not None else "sys.settrace"
 
 
