@@ -161,6 +161,8 @@ def _codes_by_key(module_code, keep):
 
 
 _BLOCKS = ("body", "orelse", "finalbody", "handlers")
+# Not entered: what a coroutine defines is made by each of its calls (3.5+).
+_ASYNC_DEF = tuple(getattr(ast, name) for name in ("AsyncFunctionDef",) if hasattr(ast, name))
 
 
 def _add_prologues(statements):
@@ -173,7 +175,7 @@ def _add_prologues(statements):
             count += 1
         elif isinstance(node, ast.ClassDef):
             count += _add_prologues(node.body)
-        elif not isinstance(node, (ast.Lambda, getattr(ast, "AsyncFunctionDef", ast.Lambda))):
+        elif not isinstance(node, _ASYNC_DEF):
             for field in _BLOCKS:  # if, try, with, for, while (and except handlers)
                 block = getattr(node, field, None)
                 if isinstance(block, list):
