@@ -29,8 +29,9 @@ What gets a prologue, and what keeps the template:
   a file edited since the import, a module compiled with other flags, or
   a function with no file keeps the template.
 
-Compiling a module twice costs 10-60 ms; the result is kept per file (its
-size and modification time), so the runs of one process pay it once.
+Compiling a module twice costs time (socketserver.py: 36 ms on 2.7, 41 ms
+on 3.6, 49 ms on 3.13); the result is kept per file (its size and
+modification time), so the runs of one process pay it once.
 """
 import ast
 import os
