@@ -173,7 +173,7 @@ def six_file():
 
 
 # A code object with other constants and file name: analysis.trace's
-# "instrument" backend makes its wrappers' code this way.  3.8 added
+# "instrument" backend makes its recording code this way.  3.8 added
 # code.replace(); below it the constructor, whose arguments differ on 2.7
 # (no kwonlyargcount).  *filename* is stored as the very object given, which
 # compile() does not promise (2.7 makes a new string per compile).

@@ -38,8 +38,9 @@ import os
 import threading
 import warnings
 
-#: The placeholders of :data:`PROLOGUE` start with this: a string no source
-#: holds, so a function's own constants are never taken for one.
+#: The placeholders of :data:`PROLOGUE` (and of the template) start with
+#: this: a string no source holds, so a function's own constants are never
+#: taken for one.
 PLACEHOLDER = "__analysis:"
 
 #: The locals the prologue adds (a function that uses one of them keeps the

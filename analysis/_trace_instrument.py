@@ -26,10 +26,9 @@ Two kinds of recording code, the same record:
   takes 6,000 (-19%); -14% on 3.6, -12% on 3.9, -11% on 3.12.
 
 Both are specialised per function by their constants: the placeholders
-(``"__name__"`` in the template, ``"__analysis:name__"`` in the prologue)
-become the objects the call needs (the owner, the recording's list ...),
-so the hot path loads constants, without a closure cell or a global
-lookup, and records a call the way the hooks do
+(``"__analysis:name__"``) become the objects the call needs (the owner,
+the recording's list ...), so the hot path loads constants, without a
+closure cell or a global lookup, and records a call the way the hooks do
 (:mod:`analysis._trace_hooks`): the same owners (decided by the code when
 it can, by the receiver's type when not), the same anchors (the nearest
 frame running a recording code object).  The template is compiled once per
@@ -56,42 +55,43 @@ from analysis._trace_hooks import Backend
 _FUNCTION = types.FunctionType
 
 # Strings in call position are placeholders, replaced by objects per
-# function: the compiler warns about them ("'str' object is not callable"),
-# nothing runs them as strings.
+# function (_specialise): the compiler warns about them ("'str' object is not
+# callable"), nothing runs them as strings.
 _TEMPLATE = '''
 def _outer():
     %(free)s = None
 
     def recording_call(%(params)s):
-        if "__on__":
+        if "__analysis:on__":
             try:
-                _frame = "__getframe__"()
+                _frame = "__analysis:getframe__"()
                 _caller = _frame.f_back
-                _owner = "__owner__"
+                _owner = "__analysis:owner__"
                 if _owner is None:  # decided by the receiver's type
-                    _owner = "__owner_of__"(%(receiver)s)
-                _thread = "__local__".thread_id
+                    _owner = "__analysis:owner_of__"(%(receiver)s)
+                _thread = "__analysis:local__".thread_id
                 if _thread is None:  # the tracer's own code runs (first_call, owner_of)
                     pass
-                elif _thread == "__new_thread__":  # the first recorded call of a new thread
-                    "__first_call__"(_frame, "__info__", _owner)
+                elif _thread == "__analysis:new_thread__":  # the first recorded call of a new thread
+                    "__analysis:first_call__"(_frame, "__analysis:info__", _owner)
                 elif _caller is None:
-                    "__raw_extend__"(("__id__"(_frame), None, _thread, "__index__", _owner, None, None))
+                    "__analysis:raw_extend__"(("__analysis:id__"(_frame), None, _thread, "__analysis:index__",
+                                               _owner, None, None))
                 else:
                     _above = _caller.f_back
-                    if _above is not None and _above.f_code.co_filename is "__filename__":
-                        _anchor = "__id__"(_above)  # called by a recorded function (its recording code)
+                    if _above is not None and _above.f_code.co_filename is "__analysis:filename__":
+                        _anchor = "__analysis:id__"(_above)  # called by a recorded function (its recording code)
                     else:
-                        _anchor = "__anchor_of__"(_caller)  # it may run a prologue
-                    "__raw_extend__"(("__id__"(_frame), _anchor, _thread, "__index__", _owner,
-                                      _caller.f_code, _caller.f_lasti))
-            except "__Exception__" as _exc:
-                "__fail__"(_exc)
+                        _anchor = "__analysis:anchor_of__"(_caller)  # it may run a prologue
+                    "__analysis:raw_extend__"(("__analysis:id__"(_frame), _anchor, _thread, "__analysis:index__",
+                                               _owner, _caller.f_code, _caller.f_lasti))
+            except "__analysis:Exception__" as _exc:
+                "__analysis:fail__"(_exc)
             # A frame that holds itself in a local is a reference cycle: it
             # would outlive the call until the garbage collector finds it
             # (a fifth of the recording's cost, counted with callgrind).
             _frame = _caller = _above = None
-        return "__original__"(%(arguments)s)
+        return "__analysis:original__"(%(arguments)s)
         %(free)s  # never runs: makes the names free variables of recording_call
     return recording_call
 '''
@@ -174,6 +174,15 @@ def _template(code):
                 exec(compile(source, _FILENAME, "exec"), namespace)
             template = _templates[key] = _compat.func_code(namespace["_outer"]())
     return template
+
+
+def _specialise(code, objects, filename):
+    """*code* with each placeholder ``"__analysis:NAME__"`` replaced by ``objects[NAME]``."""
+    start, end = len(_PLACEHOLDER), -len("__")
+    return _compat.code_with_consts(code, [
+        objects[const[start:end]] if isinstance(const, str) and const.startswith(_PLACEHOLDER) else const
+        for const in code.co_consts
+    ], filename)
 
 
 def _copy(func):
@@ -283,22 +292,22 @@ class InstrumentHook(Backend):
                 local.thread_id = thread_id
 
         return {
-            "__on__": recording.on,
-            "__getframe__": sys._getframe,
-            "__owner__": owner,
-            "__owner_of__": owner_of,
-            "__local__": recording.local,
-            "__new_thread__": NEW_THREAD,
-            "__first_call__": recording.first_call,
-            "__info__": info,
-            "__raw_extend__": recording.raw.extend,
-            "__id__": id,
-            "__index__": info.index,
-            "__filename__": _FILENAME,
-            "__anchor_of__": recording.anchor,
-            "__Exception__": Exception,
-            "__fail__": self.fail,
-            "__recorded__": recording.recorded,
+            "on": recording.on,
+            "getframe": sys._getframe,
+            "owner": owner,
+            "owner_of": owner_of,
+            "local": recording.local,
+            "new_thread": NEW_THREAD,
+            "first_call": recording.first_call,
+            "info": info,
+            "raw_extend": recording.raw.extend,
+            "id": id,
+            "index": info.index,
+            "filename": _FILENAME,
+            "anchor_of": recording.anchor,
+            "Exception": Exception,
+            "fail": self.fail,
+            "recorded": recording.recorded,
         }
 
     def install(self):
@@ -310,17 +319,10 @@ class InstrumentHook(Backend):
             constants = self._constants(func)
             inline = _inline.prologue_code(original)
             if inline is not None:  # the recording in the function's own code
-                code = _compat.code_with_consts(inline, [
-                    constants.get("__" + c[len(_PLACEHOLDER):], c)
-                    if isinstance(c, str) and c.startswith(_PLACEHOLDER) else c
-                    for c in inline.co_consts
-                ], original.co_filename)
+                code = _specialise(inline, constants, original.co_filename)
             else:  # the template, which calls a copy of the function
-                template = _template(original)
-                constants["__original__"] = _copy(func)
-                code = _compat.code_with_consts(
-                    template, [constants.get(c, c) if isinstance(c, str) else c for c in template.co_consts], _FILENAME
-                )
+                constants["original"] = _copy(func)
+                code = _specialise(_template(original), constants, _FILENAME)
             recording.recorded.add(id(code))
             recording.codes.append(code)
             made.append((func, original, code))
