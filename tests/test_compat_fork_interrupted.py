@@ -9,6 +9,7 @@ on serving (seen in the demo's Ctrl-C test on 3.10).  compatserver's
 or, when the fork fails, before the fork's error propagates.
 Run in a child process: a hook cannot be unregistered.
 """
+import errno
 import os
 import subprocess
 import sys
@@ -116,6 +117,6 @@ server.server_close()
 def test_a_ctrl_c_during_a_failed_fork_is_raised_not_lost():
     assert run(FAILING_FORK) == (0, [
         "interrupted, children recorded: 0",
-        "the fork's error: %r" % (OSError(11, "Resource temporarily unavailable"),),
+        "the fork's error: %r" % (OSError(errno.EAGAIN, "Resource temporarily unavailable"),),
         "client read b''",  # the request was closed, not left open
     ], "")
