@@ -696,3 +696,15 @@ def test_serving_again_before_the_workers_have_left_accept(baseline):
         assert server.errors == []
     finally:
         stop(server)
+
+
+def test_the_loop_does_not_block_in_accept_when_the_connection_is_gone():
+    # The loop accepts once its wait said a connection waits; by then a
+    # worker it sent back to accept() may have taken it.  A blocking
+    # accept() would then hold the loop until the next client, deaf to
+    # shutdown() (2.7 under load, about 1 run in 40 of the trickler test).
+    server = compatserver.ThreadPoolTCPServer((HOST, 0), Command)
+    try:
+        assert call_with_timeout(server._handle_request_noblock, 5.0) < 5.0
+    finally:
+        server.server_close()
