@@ -4,8 +4,11 @@ A thread hop: the call that was running when a thread started is its
 ``started_by``, and that thread's first recorded call is the hop's
 ``first_call``; the wrapper of ``Thread.start`` keeps the start point until
 the thread's first call.  A forked child goes on recording in its copy of
-the recording and writes its own calls to a JSON file at ``os._exit``; the
-parent merges the files after the run.
+the recording and writes its own calls to a JSON file at ``os._exit`` (or
+when it stops the recording itself: a child that leaves the traced code);
+the parent merges the files after the run.  The files' directory is made at
+the run's first fork, and removed when the parent merges: a run that forks
+nothing leaves nothing behind, even when its process is killed.
 """
 import json
 import os
@@ -42,7 +45,8 @@ class Follower(object):
         self.follow_fork = follow_fork and hasattr(os, "fork")
         self.build_child = build_child
         self.saved = None  # (Thread.start, os.fork or None, os._exit or None) while patched
-        self.child_dir = None
+        self.child_dir = None  # made at the first fork (make_child_dir)
+        self.dir_lock = threading.Lock()
         self.children = []  # pids forked while recording
         self.child_thread_first = None  # in a forked child: its first thread entry
         # Forked children's records, merged after the run.
@@ -69,11 +73,12 @@ class Follower(object):
         saved = [original_start, None, None]
         threading.Thread.start = start
         if self.follow_fork:
-            self.child_dir = tempfile.mkdtemp(prefix="analysis-fork-")
             original_fork = os.fork
             original_exit = os._exit
 
             def fork():
+                if on and follower.child_dir is None:
+                    follower.make_child_dir()
                 pid = original_fork()
                 if pid == 0:
                     follower.become_child()
@@ -90,6 +95,19 @@ class Follower(object):
             os.fork = fork
             os._exit = _exit
         self.saved = tuple(saved)
+
+    def make_child_dir(self):
+        """Make the directory the forked children write to (in the parent, before its first fork).
+
+        When it cannot be made the fork still happens: its child's calls are
+        not recorded.
+        """
+        with self.dir_lock:
+            if self.child_dir is None:
+                try:
+                    self.child_dir = tempfile.mkdtemp(prefix="analysis-fork-")
+                except (IOError, OSError):
+                    pass
 
     def unpatch(self):
         if self.saved is None:

@@ -344,7 +344,10 @@ def run(path, argv=(), tracer=None, modules=(), timeout=10.0):
     *argv*: the script's arguments.  *tracer*: the hook (default: the best
     this interpreter has).  *modules*: more module names to record.
     Raises :class:`ScriptError` (:class:`ScriptFailed` when the script
-    raised or exited with a non-zero status).
+    raised or exited with a non-zero status).  In a child process the
+    script forked and that reaches the script's end (not ``os._exit()``),
+    raises :class:`SystemExit` with the script's status: the child's calls
+    are in the parent's run.
     """
     display = path
     code = _read(path)
@@ -389,6 +392,15 @@ def run(path, argv=(), tracer=None, modules=(), timeout=10.0):
     finally:
         sys.modules["__main__"], sys.argv = saved[0], saved[1]
         sys.path[:] = saved[2]
+    if recorder.in_forked_child:
+        # A child the script forked came to the script's end instead of
+        # ending at os._exit(): it ends here, as it would untraced, with
+        # the script's status.  Its calls are in the parent's recording.
+        if failure is not None:
+            sys.stderr.write(_script_traceback(failure, code.co_filename))
+            failure = None
+            status = 1
+        raise SystemExit(status)
     if failure is not None:
         details = _script_traceback(failure, code.co_filename)
         exc = failure[1]

@@ -210,7 +210,19 @@ class Tracer(object):
         self.disabled = recording.disabled
         self._follower.unpatch()
         recording.pending_starts.clear()  # no Thread objects kept alive
-        self._follower.merge_children(self._length, len(recording.threads))
+        if recording.in_child:
+            # A child forked while recording that stops it itself (it left
+            # the traced code instead of ending at os._exit): its calls go
+            # to the parent's file as at os._exit, and the parent's
+            # directory is the parent's to remove.
+            self._follower.write_child()
+        else:
+            self._follower.merge_children(self._length, len(recording.threads))
+
+    @property
+    def in_forked_child(self):
+        """True in a child process forked while recording (its calls are the parent's to show)."""
+        return self._recording.in_child
 
     def trace(self, scenario):
         """Return what was recorded as a :class:`~analysis.model.Trace` named *scenario*."""

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from analysis import versions
 from analysis.model import MRO, Flow, FlowDiff, MROSet, Step, Trace
 
@@ -353,3 +355,29 @@ def test_bad_input_is_one_line(tmpdir, capsys):
                           "cannot read %s: Is a directory" % tmpdir)
     code, out, err = run(["flow"], tmpdir)
     assert (code, out, err.count("\n")) == (2, "", 1) and err.startswith("analysis: error: ")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("how", ["end", "exit"])
+def test_a_forked_child_that_reaches_the_scripts_end(tmpdir, how):
+    # The child ends where the script ends, with the script's status, and
+    # prints no trace of its own: its call is in the parent's, in its lane.
+    # The children's files go with the run: nothing is left in the temp dir.
+    scratch = tmpdir.mkdir("tmp")
+    env = dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH", ""), TMPDIR=str(scratch))
+    args = [sys.executable, "-m", "analysis", "trace", os.path.join(SCRIPTS, "child_returns.py")]
+    proc = subprocess.Popen(args + ([how] if how == "exit" else []), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=str(tmpdir), env=env)
+    out, err = [b.decode("utf-8") for b in proc.communicate()]
+    # The script's own output goes to stderr, the trace to stdout.
+    assert (proc.returncode, err) == (0, "child status %d\n" % (3 if how == "exit" else 0))
+    lines = out.splitlines()
+    assert len([line for line in lines if line.startswith("child_returns  (Python")]) == 1
+    assert [line.split()[:3] for line in lines if line.startswith("lane ")] == [
+        ["lane", "main", "MainThread"], ["lane", "child", "child-1"]]
+    closes = [line.split("|")[0].split() + line.split("|")[1].split()[:1]
+              for line in lines if "TCPServer.server_close" in line]
+    assert sorted(closes) == [["child", "child-1", "TCPServer.server_close"],
+                              ["main", "MainThread", "TCPServer.server_close"]]
+    assert scratch.listdir() == []
+

@@ -2,7 +2,9 @@
 import copy
 import gc
 import json
+import os
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -671,6 +673,32 @@ def test_tree_in_a_forked_child_numbers_its_own_calls_apart():
     assert [(c.id, c.parent, c.depth) for c in calls] == [(tree.CHILD_BASE + 1, 0, 1)]
     assert records == [Thread(id=tree.CHILD_BASE + 1, name="child-1", role="child", started_by=0, pid=42)]
     assert hops == []  # the parent records a fork's hop when it merges
+
+
+def forked_child_calls_back(path):
+    return len(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_the_childrens_directory_lives_from_the_first_fork_to_the_merge(tmpdir, monkeypatch):
+    # Made at start, it was left behind by every recording whose process
+    # was killed, forking or not.
+    scratch = tmpdir.mkdir("tmp")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with Tracer([__name__]) as recorder:
+        assert scratch.listdir() == []
+        pid = os.fork()
+        if pid == 0:
+            forked_child_calls_back("child")
+            os._exit(0)
+        assert [p.basename[:14] for p in scratch.listdir()] == ["analysis-fork-"]
+        os.waitpid(pid, 0)
+    assert scratch.listdir() == []
+    trace = recorder.trace("fork")
+    child = [t for t in trace.threads if t.role == "child"]
+    assert [(t.name, t.pid) for t in child] == [("child-1", pid)]
+    assert [(c.function, c.thread) for c in trace.calls] == [("forked_child_calls_back", child[0].id)]
 
 
 def test_raw_records_are_named():
