@@ -1,4 +1,5 @@
 """The state of one recorded run, shared by the hook backends and the fork follower."""
+import itertools
 import os
 import sys
 import threading
@@ -64,6 +65,10 @@ class Recording(object):
         # hot path makes one of each per thread of a thread-per-request
         # server, where a class's __init__ is a Python call.
         self.threads = []
+        # Thread ids, taken without a lock: next() on a count is atomic.  The
+        # list above is then in id order except when two threads register
+        # at once; it is sorted when read.
+        self.thread_ids = itertools.count()
         # Per thread: .thread_id (see ThreadState).  A thread-local, not a
         # dict by thread ident: idents are reused as soon as a thread ends,
         # and a new thread must get a new record.
@@ -132,7 +137,7 @@ class Recording(object):
 
     def register_thread(self, name, role, start):
         """Add the calling thread's entry; *role* None: decided when the tree is built."""
-        thread_id = len(self.threads)
+        thread_id = next(self.thread_ids)
         if self.in_child:
             thread_id = CHILD_BASE + thread_id  # renumbered when the parent merges
         self.threads.append((thread_id, name, role, start, os.getpid() if self.in_child else None))
@@ -162,8 +167,7 @@ class Recording(object):
         except BaseException:
             local.thread_id = NEW_THREAD
             raise
-        with self.lock:
-            thread_id = self.register_thread(name, None, start)
+        thread_id = self.register_thread(name, None, start)
         caller = frame.f_back
         if caller is None:
             self.raw.extend((id(frame), None, thread_id, info.index, owner, None, None))

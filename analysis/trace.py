@@ -163,6 +163,7 @@ class Tracer(object):
         self._backend = None
         self._state = "new"  # -> "recording" -> "stopped"
         self._length = None  # calls recorded by stop(): later ones are ignored
+        self._thread_count = None  # threads registered by stop(), likewise
         self._pid = None
 
     # -- public API ----------------------------------------------------------
@@ -207,6 +208,9 @@ class Tracer(object):
         self._backend.uninstall()
         # A hook in another thread may be past its check of active.
         self._length = len(recording.raw) // tree.FIELDS
+        # Likewise for threads: those registered from now on are left out,
+        # and forked children's take the ids from here.
+        self._thread_count = next(recording.thread_ids)
         self.disabled = recording.disabled
         self._follower.unpatch()
         recording.pending_starts.clear()  # no Thread objects kept alive
@@ -217,7 +221,7 @@ class Tracer(object):
             # directory is the parent's to remove.
             self._follower.write_child()
         else:
-            self._follower.merge_children(self._length, len(recording.threads))
+            self._follower.merge_children(self._length, self._thread_count)
 
     @property
     def in_forked_child(self):
@@ -229,7 +233,8 @@ class Tracer(object):
         recording = self._recording
         with recording.lock:
             values = recording.raw[: self._length * tree.FIELDS] if self._length is not None else list(recording.raw)
-            threads = tree.thread_entries(recording.threads)
+            entries = [t for t in recording.threads if self._thread_count is None or t[0] < self._thread_count]
+        threads = tree.thread_entries(sorted(entries))  # by id (see Recording.thread_ids)
         follower = self._follower
         calls, threads, hops = tree.build(
             tree.raw_calls(values), recording.infos, threads, self.roles, spawned=follower.spawned
@@ -265,7 +270,7 @@ class Tracer(object):
         calls, threads, _ = tree.build(
             tree.raw_calls(list(recording.raw)),
             recording.infos,
-            tree.thread_entries(recording.threads[first_thread:]),
+            tree.thread_entries(sorted(recording.threads[first_thread:])),
             self.roles,
             first=recording.split,
             split=recording.split,

@@ -287,6 +287,26 @@ def test_thread_hop_is_recorded(kind):
     assert first.call_file.replace(".pyc", ".py").endswith("threading.py")
 
 
+def test_threads_are_listed_by_id_and_end_with_the_run():
+    # Threads register without a lock: two that register at once may be
+    # appended out of id order.  One that registers after stop() (a call
+    # past its check of "on") is not part of the run, and a forked child's
+    # threads (merged by stop()) take the ids after the run's.
+    tracer = Tracer([HERE])
+    with tracer:
+        for name in ("first", "second"):
+            thread = threading.Thread(target=worker, args=([],), name=name)
+            thread.start()
+            thread.join(10)
+    recording = tracer._recording
+    recording.threads.reverse()
+    recording.register_thread("late", None, None)
+    trace = tracer.trace("x")
+    assert [(t.id, t.name) for t in trace.threads] == [
+        (0, threading.current_thread().name), (1, "first"), (2, "second")]
+    assert sorted(set(c.thread for c in trace.calls)) == [1, 2]
+
+
 def test_roles_by_thread_name():
     tracer = Tracer([HERE], roles={"helper": "client"})
     with tracer:
