@@ -61,12 +61,17 @@ class Follower(object):
         original_start = threading.Thread.start
 
         on = recording.on
+        recorded, raw, pending, anchor = recording.recorded, recording.raw, recording.pending_starts, recording.anchor
 
         def start(thread_self, *args, **kwargs):
             if on:
-                point = recording.start_point(_getframe(1))
-                if point is not None:
-                    recording.pending_starts[thread_self] = point
+                # recording.start_point(), written out: a thread-per-request
+                # server runs this for every request, and its caller is
+                # usually the recorded call that starts the thread.
+                caller = _getframe(1)
+                found = id(caller) if id(caller.f_code) in recorded else anchor(caller.f_back)
+                if found is not None:
+                    pending[thread_self] = (len(raw) // FIELDS, found)
             return original_start(thread_self, *args, **kwargs)
 
         start.__doc__ = original_start.__doc__

@@ -46,7 +46,8 @@ PLACEHOLDER = "__analysis:"
 #: The locals the prologue adds (a function that uses one of them keeps the
 #: template).  Deleted at the end of the prologue: ``locals()`` in the body
 #: sees the function's own names only (unless recording failed in it).
-LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_thread", "_analysis_exc")
+LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_thread", "_analysis_code",
+          "_analysis_exc")
 
 # The recording of one call, as the template records it (see
 # analysis._trace_instrument._TEMPLATE), in the function's own frame:
@@ -70,15 +71,18 @@ if "__analysis:on__":
         elif _analysis_caller is None:
             "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), None, _analysis_thread,
                                        "__analysis:index__", _analysis_owner, None, None))
-        elif "__analysis:id__"(_analysis_caller.f_code) in "__analysis:recorded__":
-            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller),
-                                       _analysis_thread, "__analysis:index__", _analysis_owner,
-                                       _analysis_caller.f_code, _analysis_caller.f_lasti))
         else:
-            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame),
-                                       "__analysis:anchor_of__"(_analysis_caller.f_back),
-                                       _analysis_thread, "__analysis:index__", _analysis_owner,
-                                       _analysis_caller.f_code, _analysis_caller.f_lasti))
+            _analysis_code = _analysis_caller.f_code
+            if "__analysis:id__"(_analysis_code) in "__analysis:recorded__":
+                "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller),
+                                           _analysis_thread, "__analysis:index__", _analysis_owner,
+                                           _analysis_code, _analysis_caller.f_lasti))
+            else:
+                "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame),
+                                           "__analysis:anchor_of__"(_analysis_caller.f_back),
+                                           _analysis_thread, "__analysis:index__", _analysis_owner,
+                                           _analysis_code, _analysis_caller.f_lasti))
+            del _analysis_code
         # The frame in its own local is a reference cycle (see the template).
         del _analysis_frame, _analysis_caller, _analysis_owner, _analysis_thread
     except "__analysis:Exception__" as _analysis_exc:
