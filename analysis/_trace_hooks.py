@@ -90,7 +90,7 @@ def _callbacks(recording, fail):
             if owner is None:  # decided by the receiver's type
                 owner = owner_by_receiver(info, code, frame)
             thread_id = local.thread_id
-            if thread_id == new_thread:  # the first recorded call of a new thread
+            if thread_id is new_thread:  # the first recorded call of a new thread
                 first_call(frame, info, owner)
                 return None
             caller = frame.f_back
@@ -124,7 +124,7 @@ def _callbacks(recording, fail):
             if owner is None:  # decided by the receiver's type
                 owner = owner_by_receiver(info, code, frame)
             thread_id = local.thread_id
-            if thread_id == new_thread:  # the first recorded call of a new thread
+            if thread_id is new_thread:  # the first recorded call of a new thread
                 first_call(frame, info, owner)
                 return None
             caller = frame.f_back

@@ -66,7 +66,7 @@ if "__analysis:on__":
         _analysis_thread = "__analysis:local__".thread_id
         if _analysis_thread is None:
             pass
-        elif _analysis_thread == "__analysis:new_thread__":
+        elif _analysis_thread is "__analysis:new_thread__":
             "__analysis:first_call__"(_analysis_frame, "__analysis:info__", _analysis_owner)
         elif _analysis_caller is None:
             "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), None, _analysis_thread,

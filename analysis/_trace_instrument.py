@@ -72,7 +72,7 @@ def _outer():
                 _thread = "__analysis:local__".thread_id
                 if _thread is None:  # the tracer's own code runs (first_call, owner_of)
                     pass
-                elif _thread == "__analysis:new_thread__":  # the first recorded call of a new thread
+                elif _thread is "__analysis:new_thread__":  # the first recorded call of a new thread
                     "__analysis:first_call__"(_frame, "__analysis:info__", _owner)
                 elif _caller is None:
                     "__analysis:raw_extend__"(("__analysis:id__"(_frame), None, _thread, "__analysis:index__",

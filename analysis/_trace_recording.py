@@ -15,6 +15,8 @@ OWN_PREFIX = "analysis._trace_"
 
 
 #: ``ThreadState.thread_id`` of a thread none of whose calls is recorded yet.
+#: The recording code tests it by identity (``is``: no rich comparison on
+#: every recorded call); every assignment of it uses this object.
 NEW_THREAD = -1
 
 
