@@ -233,7 +233,10 @@ class Tracer(object):
         recording = self._recording
         with recording.lock:
             values = recording.raw[: self._length * tree.FIELDS] if self._length is not None else list(recording.raw)
-            entries = [t for t in recording.threads if self._thread_count is None or t[0] < self._thread_count]
+            limit = self._thread_count
+            if limit is not None and recording.in_child:
+                limit += tree.CHILD_BASE  # a forked child's own threads (see register_thread)
+            entries = [t for t in recording.threads if limit is None or t[0] < limit]
         threads = tree.thread_entries(sorted(entries))  # by id (see Recording.thread_ids)
         follower = self._follower
         calls, threads, hops = tree.build(

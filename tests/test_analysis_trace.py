@@ -721,6 +721,31 @@ def test_the_childrens_directory_lives_from_the_first_fork_to_the_merge(tmpdir, 
     assert [(c.function, c.thread) for c in trace.calls] == [("forked_child_calls_back", child[0].id)]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_a_forked_child_that_stops_the_recording_itself():
+    # Its calls reach the parent as at os._exit(), and its own trace()
+    # lists its own thread (its ids start at CHILD_BASE).
+    with Tracer([__name__]) as recorder:
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                forked_child_calls_back("child")
+                recorder.stop()
+                mine = recorder.trace("child")
+                child = [t for t in mine.threads if t.role == "child"]
+                if [t.name for t in child] == ["child-1"] and mine.calls[-1].thread == child[0].id:
+                    status = 0
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    trace = recorder.trace("fork")
+    child = [t for t in trace.threads if t.role == "child"]
+    assert [(c.function, c.thread) for c in trace.calls] == [("forked_child_calls_back", child[0].id)]
+
+
 def test_raw_records_are_named():
     record = tree.raw_calls([1, 2, 3, 4, OWNED, None, None])[0]
     assert (record.frame, record.anchor, record.thread, record.info, record.owner) == (1, 2, 3, 4, OWNED)
