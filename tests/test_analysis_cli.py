@@ -380,4 +380,3 @@ def test_a_forked_child_that_reaches_the_scripts_end(tmpdir, how):
     assert sorted(closes) == [["child", "child-1", "TCPServer.server_close"],
                               ["main", "MainThread", "TCPServer.server_close"]]
     assert scratch.listdir() == []
-

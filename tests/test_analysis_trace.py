@@ -290,8 +290,7 @@ def test_thread_hop_is_recorded(kind):
 def test_threads_are_listed_by_id_and_end_with_the_run():
     # Threads register without a lock: two that register at once may be
     # appended out of id order.  One that registers after stop() (a call
-    # past its check of "on") is not part of the run, and a forked child's
-    # threads (merged by stop()) take the ids after the run's.
+    # past its check of "on") is not part of the run.
     tracer = Tracer([HERE])
     with tracer:
         for name in ("first", "second"):
@@ -710,8 +709,10 @@ def test_the_childrens_directory_lives_from_the_first_fork_to_the_merge(tmpdir, 
         assert scratch.listdir() == []
         pid = os.fork()
         if pid == 0:
-            forked_child_calls_back("child")
-            os._exit(0)
+            try:
+                forked_child_calls_back("child")
+            finally:
+                os._exit(0)
         assert [p.basename[:14] for p in scratch.listdir()] == ["analysis-fork-"]
         os.waitpid(pid, 0)
     assert scratch.listdir() == []
