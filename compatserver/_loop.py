@@ -31,6 +31,7 @@ that calls a stdlib ``__init__`` by name (common in Python 2 code, and what
 ``SimpleXMLRPCServer`` itself does) works.
 """
 import errno
+import signal
 import socket
 import sys
 import threading
@@ -122,6 +123,53 @@ def interruption(exc):
             context, (KeyboardInterrupt, SystemExit)):
         return context
     return exc
+
+
+class _CtrlC(object):
+    """Ctrl-C for a loop that runs in the main thread: never lost.
+
+    Python runs a signal handler between two bytecodes of the main thread,
+    wherever they are.  When they are in a weakref callback or a
+    ``__del__`` (the loop lets go of a finished thread, and
+    ``threading._dangling``'s callback runs), the ``KeyboardInterrupt`` of
+    the default handler is printed as "Exception ignored" and dropped, and
+    the loop serves on.  While the loop runs under the default handler,
+    this one raises it the same way, at once, and also notes it and wakes
+    the loop, which raises it again at its next turn if it was lost.
+    """
+
+    def __init__(self, wakeup):
+        self.wakeup = wakeup
+        self.pending = False
+
+    def __call__(self, signum, frame):
+        self.pending = True
+        try:
+            self.wakeup.wake()
+        except Exception:  # never instead of the KeyboardInterrupt
+            pass
+        raise KeyboardInterrupt
+
+    @classmethod
+    def install(cls, wakeup):
+        """The handler, installed in the main thread; or None (not the default handler there)."""
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return None
+        handler = cls(wakeup)
+        signal.signal(signal.SIGINT, handler)
+        return handler
+
+    @classmethod
+    def uninstall(cls, wakeup):
+        """Put the default handler back if the current one is ours for *wakeup*.
+
+        By *wakeup*, not by the object install() returned: a Ctrl-C may land
+        between the handler's installation and that return.  A handler
+        someone installed meanwhile stays.  In the main thread.
+        """
+        current = signal.getsignal(signal.SIGINT)
+        if isinstance(current, cls) and current.wakeup is wakeup:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def process_request_thread(self, request, client_address):
@@ -325,13 +373,20 @@ class LoopMixIn(NewStyle):
         A second ``serve_forever()`` on a server whose loop is running
         raises :exc:`RuntimeError`.
 
+        In the main thread, under Python's default SIGINT handler, a Ctrl-C
+        ends the loop with :exc:`KeyboardInterrupt` even when it lands where
+        Python drops exceptions (a weakref callback, a ``__del__``): the
+        loop raises it again at its next turn.  The default handler is back
+        when the loop returns.
+
         .. versionchanged:: 0.1
            Woken by :meth:`shutdown` instead of polling a flag
            (gh-88932 / bpo-44769: up to *poll_interval* of latency in every
            stdlib version); waits with ``poll()`` so that descriptors above
            1023 work on Python 2.7; resumes an interrupted wait with the
            remaining time on Python 2.7 (bpo-7978); calls
-           :meth:`service_actions` on Python 2.7 too.
+           :meth:`service_actions` on Python 2.7 too; a Ctrl-C is never
+           lost.
         """
         with self._loop_lock:
             if self._loop_thread is not None:
@@ -346,12 +401,18 @@ class LoopMixIn(NewStyle):
             self._loop_done = done = threading.Event()
             # Last: a loop is "running" only once all of the above is set.
             self._loop_thread = current
+        main = isinstance(current, threading._MainThread)  # where signals are handled
         try:
-            self._loop_started(wakeup)
             try:
-                self._serve_until_stopped(wakeup, poll_interval)
+                ctrl_c = _CtrlC.install(wakeup) if main else None
+                self._loop_started(wakeup)
+                try:
+                    self._serve_until_stopped(wakeup, poll_interval, ctrl_c)
+                finally:
+                    self._loop_ended()
             finally:
-                self._loop_ended()
+                if main:
+                    _CtrlC.uninstall(wakeup)  # before the pipe it writes to closes
         finally:
             with self._loop_lock:
                 self._loop_thread = None
@@ -518,7 +579,7 @@ class LoopMixIn(NewStyle):
 
     # The loop itself, and the hooks the mix-ins customise it with.
 
-    def _serve_until_stopped(self, wakeup, poll_interval):
+    def _serve_until_stopped(self, wakeup, poll_interval, ctrl_c=None):
         # One poller, owned by this thread: the self-pipe always, the
         # listening socket while _loop_accepts() and no accept back-off
         # runs, and whatever descriptors a mix-in registers through
@@ -542,6 +603,11 @@ class LoopMixIn(NewStyle):
                     poller.unregister(listening)
                 watching = accepts
             ready = wait_for(poller, timeout)
+            if ctrl_c is not None and ctrl_c.pending:
+                # A Ctrl-C whose KeyboardInterrupt was swallowed where it
+                # landed (see _CtrlC): raised again, here.
+                ctrl_c.pending = False
+                raise KeyboardInterrupt
             # bpo-35017: shutdown() during the wait: no more requests.
             if self._loop_stop:
                 break

@@ -19,6 +19,7 @@ import compatserver
 from compatserver import _compat
 
 from conftest_compat import make_server, request
+from conftest_proc import sigint_default
 from conftest_serve import TIMEOUT, run_in_thread
 
 needs_itimer = pytest.mark.skipif(not hasattr(signal, "setitimer"),
@@ -180,3 +181,57 @@ def test_shutdown_from_a_signal_handler_in_the_loop_thread_stops_the_loop():
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             signal.signal(signal.SIGALRM, previous)
         assert 0.15 <= elapsed < 2.0
+
+
+CTRL_C_SCRIPT = textwrap.dedent("""
+    import os, signal, sys, weakref
+    import compatserver
+
+    server = compatserver.TCPServer(("127.0.0.1", 0), compatserver.BaseRequestHandler)
+    turns = []
+
+    class Thing(object):
+        pass
+
+    def landed(ref):
+        # Ctrl-C while a weakref callback runs (the loop letting go of a
+        # finished thread does that): Python prints the KeyboardInterrupt
+        # as "Exception ignored" and drops it.
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100000):
+            pass
+
+    def service_actions():
+        turns.append(1)
+        if len(turns) == 1:
+            thing = Thing()
+            kept = weakref.ref(thing, landed)
+            del thing
+        elif len(turns) > 200:
+            server.shutdown()  # ends the test within seconds either way
+
+    server.service_actions = service_actions
+    try:
+        server.serve_forever(poll_interval=0.01)
+        print("served on after %d turns" % len(turns))
+    except KeyboardInterrupt:
+        print("interrupted after %d turns" % len(turns))
+    finally:
+        server.server_close()
+    print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+""")
+
+
+def test_a_ctrl_c_swallowed_where_it_landed_still_stops_the_loop():
+    env = dict(os.environ)
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(compatserver.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=sigint_default)
+    out, err = proc.communicate()
+    err = err.decode("utf-8", "replace")
+    assert "KeyboardInterrupt" in err  # Python's own line: it was swallowed there
+    # At the loop's next turn, and the default handler is back.
+    assert (proc.returncode, out.decode("ascii").split()) == (
+        0, ["interrupted", "after", "1", "turns", "True"]), err
