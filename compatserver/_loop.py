@@ -156,7 +156,10 @@ class _CtrlC(object):
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return None
         handler = cls(wakeup)
-        signal.signal(signal.SIGINT, handler)
+        try:
+            signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the thread that handles signals after all
+            return None
         return handler
 
     @classmethod
