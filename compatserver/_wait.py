@@ -77,9 +77,16 @@ class WakeupPipe(object):
         self.read_fd, self.write_fd = os.pipe()
         _set_nonblocking_cloexec(self.read_fd)
         _set_nonblocking_cloexec(self.write_fd)
+        self.closed = False
 
     def wake(self):
-        """Make the read end readable; never blocks, never raises."""
+        """Make the read end readable; never blocks, never raises.
+
+        After :meth:`close`, does nothing: a signal handler that outlived
+        its loop must not write to a descriptor number reused since.
+        """
+        if self.closed:
+            return
         try:
             os.write(self.write_fd, b"x")
         except OSError as exc:
@@ -98,6 +105,7 @@ class WakeupPipe(object):
                 raise
 
     def close(self):
+        self.closed = True  # first: wake() may run between these lines (a signal handler)
         os.close(self.read_fd)
         os.close(self.write_fd)
 

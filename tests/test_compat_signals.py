@@ -235,3 +235,20 @@ def test_a_ctrl_c_swallowed_where_it_landed_still_stops_the_loop():
     # At the loop's next turn, and the default handler is back.
     assert (proc.returncode, out.decode("ascii").split()) == (
         0, ["interrupted", "after", "1", "turns", "True"]), err
+
+
+def test_a_closed_wakeup_pipe_is_never_written_to():
+    # The loop's Ctrl-C handler may outlive its loop by a few bytecodes;
+    # the pipe's descriptor numbers may belong to another file by then.
+    from compatserver._wait import WakeupPipe
+    pipe = WakeupPipe()
+    pipe.wake()
+    pipe.close()
+    read_fd, write_fd = os.pipe()  # likely the same numbers
+    try:
+        pipe.wake()
+        os.write(write_fd, b"y")
+        assert os.read(read_fd, 16) == b"y"
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
