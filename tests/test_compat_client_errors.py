@@ -15,7 +15,6 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ import pytest
 import compatserver
 
 from conftest_compat import SERVERS, client, is_stream, is_unix, make_server, recv_line
+from conftest_proc import run_python
 from conftest_serve import TIMEOUT, serving, wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
@@ -420,30 +420,6 @@ else:
 def run_child(mode):
     """Run CHILD_SCRIPT in *mode*; return (status, out, err)."""
     return run_python(CHILD_SCRIPT, mode)
-
-
-def run_python(script, *args):
-    """Run *script* with this interpreter and compatserver; return (status, out, err).
-
-    Bounded: a child that has not finished within 2 * TIMEOUT is killed.
-    """
-    env = dict(os.environ)
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(compatserver.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    proc = subprocess.Popen([sys.executable, "-c", script] + list(args), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    outcome = []
-    reader = threading.Thread(target=lambda: outcome.append(proc.communicate()))
-    reader.daemon = True
-    reader.start()
-    reader.join(TIMEOUT * 2)
-    if reader.is_alive():
-        proc.kill()
-        reader.join(TIMEOUT)
-        raise AssertionError("the child did not finish within %g s" % (TIMEOUT * 2))
-    out, err = outcome[0]
-    return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
 
 
 def test_unconfigured_logging_puts_each_line_on_stderr_never_stdout():

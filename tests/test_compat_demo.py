@@ -9,21 +9,12 @@ import time
 
 import pytest
 
-import compatserver
-from conftest_proc import sigint_default
+from conftest_proc import environment, sigint_default
 
 WAIT = 10.0
 SERVER_KINDS = ["sync", "threading"] + (["forking"] if hasattr(os, "fork") else [])
 LISTENING = re.compile(r"^python -m compatserver (\w+) \((\w+)\) listening on "
                        r"127\.0\.0\.1:(\d+)$")
-
-
-def environment():
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(compatserver.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return env
 
 
 def run_demo(*args):

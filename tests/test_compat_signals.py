@@ -7,8 +7,6 @@ import contextlib
 import os
 import select
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -19,7 +17,7 @@ import compatserver
 from compatserver import _compat
 
 from conftest_compat import make_server, request
-from conftest_proc import sigint_default
+from conftest_proc import run_python
 from conftest_serve import TIMEOUT, run_in_thread
 
 needs_itimer = pytest.mark.skipif(not hasattr(signal, "setitimer"),
@@ -154,17 +152,11 @@ FD_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs resource limits (POSIX)")
 def test_descriptors_above_1023_work():
-    env = dict(os.environ)
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(compatserver.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    proc = subprocess.Popen([sys.executable, "-c", FD_SCRIPT], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    out = out.decode("ascii", "replace").strip()
+    status, out, err = run_python(FD_SCRIPT)
+    out = out.strip()
     if out.startswith("SKIP"):
         pytest.skip(out)
-    assert (proc.returncode, out) == (0, "OK"), err.decode("utf-8", "replace")
+    assert (status, out) == (0, "OK"), err
 
 
 @needs_itimer
@@ -223,18 +215,10 @@ CTRL_C_SCRIPT = textwrap.dedent("""
 
 
 def test_a_ctrl_c_swallowed_where_it_landed_still_stops_the_loop():
-    env = dict(os.environ)
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(compatserver.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=sigint_default)
-    out, err = proc.communicate()
-    err = err.decode("utf-8", "replace")
+    status, out, err = run_python(CTRL_C_SCRIPT)
     assert "KeyboardInterrupt" in err  # Python's own line: it was swallowed there
     # At the loop's next turn, and the default handler is back.
-    assert (proc.returncode, out.decode("ascii").split()) == (
-        0, ["interrupted", "after", "1", "turns", "True"]), err
+    assert (status, out.split()) == (0, ["interrupted", "after", "1", "turns", "True"]), err
 
 
 def test_a_closed_wakeup_pipe_is_never_written_to():
