@@ -138,7 +138,7 @@ class Follower(object):
         # Named by fork order, not pid, so that recording the same scenario
         # again gives the same trace (and the docs re-read nothing); the pid
         # is kept in the thread record.
-        recording.register_thread("child-%d" % (len(self.children) + 1), "child", start)
+        recording.child_thread = recording.register_thread("child-%d" % (len(self.children) + 1), "child", start)
 
     def write_child(self):
         if self.child_dir is None:

@@ -30,8 +30,10 @@ What gets a prologue, and what keeps the template:
   a function with no file keeps the template.
 
 Compiling a module twice costs time (socketserver.py: 36 ms on 2.7, 41 ms
-on 3.6, 49 ms on 3.13); the result is kept per file (its size and
-modification time), so the runs of one process pay it once.
+on 3.6, 49 ms on 3.13), and once more when some of its functions have an
+owner decided per call and others not (the prologue has a form for each);
+the result is kept per file (its size and modification time) and form, so
+the runs of one process pay it once.
 """
 import ast
 import os
@@ -49,61 +51,83 @@ PLACEHOLDER = "__analysis:"
 LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_thread", "_analysis_code",
           "_analysis_exc")
 
-# The recording of one call, as the template records it (see
-# analysis._trace_instrument._TEMPLATE), in the function's own frame:
+# The recording of one call, in the function's own frame: the template's
+# record (see analysis._trace_instrument._TEMPLATE), but for the thread.
 # ``_analysis_caller`` is the real caller, and when it runs code with a
-# prologue (its code's id is in the recording's set) it is the anchor.
-# %(receiver)s: the first parameter, whose type decides the owner when the
-# code does not.
+# prologue (its code's id is in the recording's set) it is the anchor, and
+# the thread is left for the tree to take from the anchor's call: the
+# thread-local is read only for a call from code that is not recorded
+# (callgrind, 3.9: 410 of the 4,800 instructions of a recorded call).  That
+# anchor's call is in the recording, noted by skip(), or made between
+# install() and the recording's start (the tree leaves out its callees):
+# a frame that was running at install() runs the original code, which is
+# not recorded (tested).
+# Two forms (_OWNER): the owner a constant when the code decides it, else
+# looked up by the type of %(receiver)s, the first parameter (a constant
+# and no test: 230 instructions less a call, 3.9).
 PROLOGUE = '''
 if "__analysis:on__":
     try:
         _analysis_frame = "__analysis:getframe__"()
-        _analysis_caller = _analysis_frame.f_back
-        _analysis_owner = "__analysis:owner__"
-        if _analysis_owner is None:
-            _analysis_owner = "__analysis:owner_of__"(%(receiver)s)
-        _analysis_thread = "__analysis:local__".thread_id
-        if _analysis_thread is None:
-            pass
-        elif _analysis_thread is "__analysis:new_thread__":
-            "__analysis:first_call__"(_analysis_frame, "__analysis:info__", _analysis_owner)
-        elif _analysis_caller is None:
-            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), None, _analysis_thread,
-                                       "__analysis:index__", _analysis_owner, None, None))
+        _analysis_caller = _analysis_frame.f_back%(find_owner)s
+        if _analysis_caller is None:
+            _analysis_code = None
         else:
             _analysis_code = _analysis_caller.f_code
-            if "__analysis:id__"(_analysis_code) in "__analysis:recorded__":
-                "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller),
-                                           _analysis_thread, "__analysis:index__", _analysis_owner,
-                                           _analysis_code, _analysis_caller.f_lasti))
+        if "__analysis:id__"(_analysis_code) in "__analysis:recorded__":
+            # Called by a recorded call, so in that call's thread: None
+            # here, taken from the caller's record after the run.
+            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller), None,
+                                       "__analysis:index__", %(owner)s, _analysis_code, _analysis_caller.f_lasti))
+        else:
+            _analysis_thread = "__analysis:local__".thread_id
+            if _analysis_thread is None:
+                "__analysis:skip__"(_analysis_frame)
+            elif _analysis_thread is "__analysis:new_thread__":
+                "__analysis:first_call__"(_analysis_frame, "__analysis:info__", %(owner)s)
+            elif _analysis_caller is None:
+                "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), None, _analysis_thread,
+                                           "__analysis:index__", %(owner)s, None, None))
             else:
                 "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame),
                                            "__analysis:anchor_of__"(_analysis_caller.f_back),
-                                           _analysis_thread, "__analysis:index__", _analysis_owner,
+                                           _analysis_thread, "__analysis:index__", %(owner)s,
                                            _analysis_code, _analysis_caller.f_lasti))
-            del _analysis_code
+            del _analysis_thread
         # The frame in its own local is a reference cycle (see the template).
-        del _analysis_frame, _analysis_caller, _analysis_owner, _analysis_thread
+        del _analysis_frame, _analysis_caller, _analysis_code%(forget_owner)s
     except "__analysis:Exception__" as _analysis_exc:
-        _analysis_frame = _analysis_caller = None
+        _analysis_frame = _analysis_caller = _analysis_code = None
         "__analysis:fail__"(_analysis_exc)
 '''
 
+# PROLOGUE's owner, by whether it is known when the code is made.
+_OWNER = {
+    True: {"find_owner": "", "owner": '"__analysis:owner__"', "forget_owner": ""},
+    False: {
+        "find_owner": '\n        _analysis_owner = "__analysis:owner_of__"(%(receiver)s)',
+        "owner": "_analysis_owner",
+        "forget_owner": ", _analysis_owner",
+    },
+}
+
 _NOT_AT_CALL = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 
-_cache = {}  # file name -> ((size, mtime), {(co_name, co_firstlineno): (original, with prologue)})
+# (file name, owner known) -> ((size, mtime), {(co_name, co_firstlineno): (original, with prologue)})
+_cache = {}
 _cache_lock = threading.Lock()
 
 
-def prologue_code(code):
+def prologue_code(code, owner_known=True):
     """*code* with the recording prologue, its placeholders still strings; or None.
 
-    None when *code* keeps the template (see the module's docstring).
+    *owner_known*: the owner is a constant (``"__analysis:owner__"``), not
+    looked up per call (``"__analysis:owner_of__"``).  None when *code*
+    keeps the template (see the module's docstring).
     """
     if code.co_flags & _NOT_AT_CALL or any(name in code.co_varnames for name in LOCALS):
         return None
-    found = _module_codes(code.co_filename).get((code.co_name, code.co_firstlineno))
+    found = _module_codes(code.co_filename, bool(owner_known)).get((code.co_name, code.co_firstlineno))
     if found is None or found[0] != code:
         return None
     made = found[1]
@@ -112,27 +136,27 @@ def prologue_code(code):
     return made
 
 
-def _module_codes(filename):
+def _module_codes(filename, owner_known):
     try:
         stat = os.stat(filename)
     except (OSError, IOError, TypeError, ValueError):  # "<string>", a removed file
         return {}
     stamp = (stat.st_size, stat.st_mtime)
     with _cache_lock:
-        cached = _cache.get(filename)
+        cached = _cache.get((filename, owner_known))
         if cached is None or cached[0] != stamp:
-            cached = _cache[filename] = (stamp, _compile_both(filename))
+            cached = _cache[filename, owner_known] = (stamp, _compile_both(filename, owner_known))
     return cached[1]
 
 
-def _compile_both(filename):
+def _compile_both(filename, owner_known):
     """``{(co_name, co_firstlineno): (original code, code with prologue)}`` for *filename*."""
     try:
         with open(filename, "rb") as source_file:
             source = source_file.read()
         tree = ast.parse(source, filename)
         original = compile(tree, filename, "exec", 0, True)
-        if not _add_prologues(tree.body):
+        if not _add_prologues(tree.body, _OWNER[owner_known]):
             return {}
         with warnings.catch_warnings():
             # The placeholders are strings in call position: the compiler
@@ -171,27 +195,31 @@ _BLOCKS = ("body", "orelse", "finalbody", "handlers")
 _ASYNC_DEF = tuple(getattr(ast, name) for name in ("AsyncFunctionDef",) if hasattr(ast, name))
 
 
-def _add_prologues(statements):
+def _add_prologues(statements, owner):
     """Give a prologue to every ``def`` in *statements* that runs at import; how many got one."""
     count = 0
     for node in statements:
         if isinstance(node, ast.FunctionDef):  # not AsyncFunctionDef: a coroutine
             at = 0 if ast.get_docstring(node, False) is None else 1
-            node.body[at:at] = _prologue(node)
+            node.body[at:at] = _prologue(node, owner)
             count += 1
         elif isinstance(node, ast.ClassDef):
-            count += _add_prologues(node.body)
+            count += _add_prologues(node.body, owner)
         elif not isinstance(node, _ASYNC_DEF):
             for field in _BLOCKS:  # if, try, with, for, while (and except handlers)
                 block = getattr(node, field, None)
                 if isinstance(block, list):
-                    count += _add_prologues(block)
+                    count += _add_prologues(block, owner)
     return count
 
 
-def _prologue(function):
-    """The prologue's statements for *function* (an ``ast.FunctionDef``), on its first body line."""
-    statements = ast.parse(PROLOGUE % {"receiver": _receiver(function.args)}).body
+def _prologue(function, owner):
+    """The prologue's statements for *function* (an ``ast.FunctionDef``), on its first body line.
+
+    *owner*: one of the _OWNER forms.
+    """
+    source = PROLOGUE % dict(owner, find_owner=owner["find_owner"] % {"receiver": _receiver(function.args)})
+    statements = ast.parse(source).body
     line = function.body[0].lineno
     for statement in statements:
         for node in ast.walk(statement):

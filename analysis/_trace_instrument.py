@@ -308,6 +308,7 @@ class InstrumentHook(Backend):
             "Exception": Exception,
             "fail": self.fail,
             "recorded": recording.recorded,
+            "skip": recording.skip,
         }
 
     def install(self):
@@ -317,7 +318,7 @@ class InstrumentHook(Backend):
         for func in self._functions():
             original = func.__code__
             constants = self._constants(func)
-            inline = _inline.prologue_code(original)
+            inline = _inline.prologue_code(original, owner_known=constants["owner"] is not None)
             if inline is not None:  # the recording in the function's own code
                 code = _specialise(inline, constants, original.co_filename)
             else:  # the template, which calls a copy of the function

@@ -79,6 +79,9 @@ class Recording(object):
         # The object, not its id(): an id is reused once a finished Thread is
         # collected.
         self.pending_starts = {}
+        # (position, frame id) of the frames whose calls are not calls of
+        # the run (see skip()).
+        self.skipped = []
         self.lock = threading.Lock()
         # Non-empty while recording: the hot paths test the list itself (a
         # truth test of a constant or a local, where reading an attribute
@@ -88,6 +91,7 @@ class Recording(object):
         self.disabled = None  # why the tracer switched itself off, or None
         self.in_child = False
         self.split = None  # in a forked child: where the child's own calls begin
+        self.child_thread = None  # in a forked child: the id of its thread
 
     @property
     def active(self):
@@ -156,11 +160,11 @@ class Recording(object):
         """
         local = self.local
         # Until the entry is made the thread's id is None, which the
-        # "instrument" recording code skips, as for the owner lookup: a
-        # recorded function called by the lines below (a Thread subclass's
-        # name property, __hash__ or __eq__ of a recorded module) is not a
-        # call of the run.  (The hooks never see it: a hook's callback is not
-        # traced.)
+        # "instrument" recording code skips (see skip()), as for the owner
+        # lookup: a recorded function called by the lines below (a Thread
+        # subclass's name property, __hash__ or __eq__ of a recorded module)
+        # is not a call of the run.  (The hooks never see it: a hook's
+        # callback is not traced.)
         local.thread_id = None
         try:
             current = threading.current_thread()
@@ -175,6 +179,18 @@ class Recording(object):
             self.raw.extend((id(frame), None, thread_id, info.index, owner, None, None))
         else:
             self.raw.extend((id(frame), None, thread_id, info.index, owner, caller.f_code, caller.f_lasti))
+
+    def skip(self, frame):
+        """Note that the call in *frame* is not a call of the run: the tracer's own code runs it.
+
+        The ``instrument`` recording code records a call whose caller runs
+        recording code without reading the thread (see
+        ``analysis._trace_inline.PROLOGUE``), and the tree takes the thread
+        and the parent from the caller's record.  When the caller was
+        skipped, this note tells the tree so: the callee is left out too,
+        and not attached to an older call whose frame had the same id.
+        """
+        self.skipped.append((len(self.raw) // FIELDS, id(frame)))
 
     def anchor(self, frame):
         """The id of the nearest frame from *frame* up whose code is recorded, or None."""

@@ -11,6 +11,13 @@ of its *anchor*, the nearest calling frame whose call is recorded; the
 parent of a call is the latest call recorded in the anchor's frame.  That is
 exact: the anchor is alive while the call starts, so no other frame can have
 had its id since the anchor's own call was recorded.
+
+A record's thread may be None: the call was made by its anchor's call (the
+``instrument`` recording code does not read the thread then), in the same
+thread, so it is that call's thread; in a forked child, the child's thread
+when the anchor's call is the parent's.  When the anchor's call is not a
+call of the run (its frame is in *skipped*, see ``Recording.skip``, or its
+call was never recorded), neither is the record's.
 """
 import os
 
@@ -19,6 +26,9 @@ from analysis.model import Call, Hop, Thread
 
 #: Ids of a forked child's calls and threads before the parent renumbers them.
 CHILD_BASE = 1000000000
+
+# In build(): the latest call in a frame is not a call of the run.
+_SKIPPED = object()
 
 
 def _named(cls):
@@ -102,7 +112,7 @@ def thread_entries(values):
     ]
 
 
-def build(records, infos, threads, roles, first=0, split=None, spawned=None):
+def build(records, infos, threads, roles, first=0, split=None, spawned=None, skipped=(), child_thread=None):
     """Turn RawCall *records* into ``(calls, threads, hops)`` of the model.
 
     *infos*: the CodeInfo list the records index.  *threads*: ThreadEntry
@@ -111,16 +121,21 @@ def build(records, infos, threads, roles, first=0, split=None, spawned=None):
     other ``"server"``.  Every record is read (a call's parent may come
     before *first*) and Call records are made from position *first* on.
     *split*: in a forked child, where the child's own calls begin (their ids
-    are offset by CHILD_BASE).  *spawned*: ``{call id: [thread ids]}`` to add
-    (forked children merged by the parent).
+    are offset by CHILD_BASE), and *child_thread* the child's thread.
+    *spawned*: ``{call id: [thread ids]}`` to add (forked children merged by
+    the parent).  *skipped*: ``(position, frame id)`` pairs, each a frame
+    whose call from that position on is not a call of the run.
     """
     starts = sorted((t.start.position, t.start.anchor, t.id) for t in threads if t.start is not None)
+    skips = sorted(skipped)
     started = {}  # thread id -> the call id that started it
     spawned = dict((k, list(v)) for k, v in (spawned or {}).items())
-    last = {}  # frame id -> (call id, depth) of the latest call in that frame
+    # frame id -> (call id, depth, thread id, position) of the latest call in
+    # that frame, or _SKIPPED
+    last = {}
     first_call = {}  # thread id -> its first call id
     resolved = []
-    index = 0
+    index = skip_index = 0
 
     def resolve_starts(upto):
         # A start point is resolved when the records before it have been read.
@@ -128,25 +143,39 @@ def build(records, infos, threads, roles, first=0, split=None, spawned=None):
         while i < len(starts) and (upto is None or starts[i][0] <= upto):
             _, anchor, thread_id = starts[i]
             i += 1
-            hit = last.get(anchor)
-            if hit is not None:
+            hit = last.get(anchor, _SKIPPED)
+            if hit is not _SKIPPED:
                 started[thread_id] = hit[0]
                 spawned.setdefault(hit[0], []).append(thread_id)
         return i
 
     for position, record in enumerate(records):
         index = resolve_starts(position)
+        while skip_index < len(skips) and skips[skip_index][0] <= position:
+            last[skips[skip_index][1]] = _SKIPPED
+            skip_index += 1
         call_id = position if split is None or position < split else CHILD_BASE + position
-        hit = last.get(record.anchor)
-        parent, depth = (None, 0) if hit is None else (hit[0], hit[1] + 1)
-        last[record.frame] = (call_id, depth)
-        first_call.setdefault(record.thread, call_id)
+        hit = last.get(record.anchor, _SKIPPED)
+        thread = record.thread
+        if thread is None:  # the anchor's call's thread
+            if hit is _SKIPPED:
+                last[record.frame] = _SKIPPED
+                continue
+            thread = hit[2]
+            if split is not None and hit[3] < split <= position:
+                thread = child_thread
+        if hit is _SKIPPED:
+            parent, depth = None, 0
+        else:
+            parent, depth = hit[0], hit[1] + 1
+        last[record.frame] = (call_id, depth, thread, position)
+        first_call.setdefault(thread, call_id)
         if position >= first:
-            resolved.append((call_id, parent, depth, record))
+            resolved.append((call_id, parent, depth, thread, record))
     resolve_starts(None)
     tables = {}
     calls = []
-    for call_id, parent, depth, record in resolved:
+    for call_id, parent, depth, thread, record in resolved:
         info = infos[record.info]
         name, owner_module, doc = record.owner
         code = record.caller_code
@@ -162,7 +191,7 @@ def build(records, infos, threads, roles, first=0, split=None, spawned=None):
                 id=call_id,
                 parent=parent,
                 depth=depth,
-                thread=record.thread,
+                thread=thread,
                 function=info.function,
                 owner=name,
                 owner_module=owner_module,

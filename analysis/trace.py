@@ -85,6 +85,10 @@ the least that cannot be done later:
   record list (``list.extend`` is atomic), and a thread or process start
   remembers the list's length and the anchor of the caller of
   ``Thread.start`` / ``os.fork``, resolved the same way.
+- ``instrument`` reads the thread only for a call from code that is not
+  recorded: a call made by a recorded call runs in that call's thread (or
+  in the forked child that goes on from it), which the tree takes from the
+  anchor's record.
 - The call-site line is looked up after the run, once per code object, from
   the caller's code and instruction offset (``f_lineno`` decodes the line
   table on every read).
@@ -237,10 +241,11 @@ class Tracer(object):
             if limit is not None and recording.in_child:
                 limit += tree.CHILD_BASE  # a forked child's own threads (see register_thread)
             entries = [t for t in recording.threads if limit is None or t[0] < limit]
+            skipped = list(recording.skipped)
         threads = tree.thread_entries(sorted(entries))  # by id (see Recording.thread_ids)
         follower = self._follower
         calls, threads, hops = tree.build(
-            tree.raw_calls(values), recording.infos, threads, self.roles, spawned=follower.spawned
+            tree.raw_calls(values), recording.infos, threads, self.roles, spawned=follower.spawned, skipped=skipped
         )
         calls += follower.calls
         calls.sort(key=lambda c: c.id)
@@ -277,5 +282,7 @@ class Tracer(object):
             self.roles,
             first=recording.split,
             split=recording.split,
+            skipped=recording.skipped,
+            child_thread=recording.child_thread,
         )
         return calls, threads

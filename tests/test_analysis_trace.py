@@ -528,7 +528,7 @@ def test_instrument_puts_every_original_back():
 def recording_code(request, monkeypatch):
     """Run the test with each kind of recording code of "instrument"."""
     if request.param == "template":
-        monkeypatch.setattr(inline, "prologue_code", lambda code: None)
+        monkeypatch.setattr(inline, "prologue_code", lambda code, owner_known=True: None)
     return request.param
 
 
@@ -701,8 +701,160 @@ def test_tree_in_a_forked_child_numbers_its_own_calls_apart():
     assert hops == []  # the parent records a fork's hop when it merges
 
 
+def test_tree_takes_a_threadless_record_from_its_anchors_call():
+    # The instrument prologue records a call made by a recorded call without
+    # reading the thread (None): the tree takes the anchor call's thread.
+    raw = tree.raw_calls([
+        100, None, 0, 0, OWNED, None, None,   # 0 serve, in thread 0
+        500, None, 1, 0, OWNED, None, None,   # 1 serve, in thread 1
+        200, 100, None, 1, FREE, None, None,  # 2 handle, called by call 0
+        600, 500, None, 1, FREE, None, None,  # 3 handle, called by call 1
+        300, 600, None, 2, FREE, None, None,  # 4 finish, called by call 3
+    ])
+    threads = [tree.ThreadEntry(0, "MainThread", "main", None, None), tree.ThreadEntry(1, "T", None, None, None)]
+    calls, _, _ = tree.build(raw, INFOS, threads, {})
+    assert [(c.id, c.parent, c.depth, c.thread) for c in calls] == [
+        (0, None, 0, 0), (1, None, 0, 1), (2, 0, 1, 0), (3, 1, 1, 1), (4, 3, 2, 1),
+    ]
+
+
+def test_tree_leaves_out_the_calls_of_a_skipped_frame():
+    # Frame 200 ran a recorded function for the tracer's own code (skipped
+    # from position 2 on): the calls it makes are not calls of the run, nor
+    # children of the older call whose frame had the same id.
+    raw = tree.raw_calls([
+        100, None, 0, 0, OWNED, None, None,   # 0 serve
+        200, 100, None, 1, FREE, None, None,  # 1 handle, in frame 200; it returns
+        300, 200, None, 2, FREE, None, None,  # 2 finish, called in the skipped frame 200
+        400, 300, None, 2, FREE, None, None,  # 3 called by 2: left out too
+        700, 800, None, 2, FREE, None, None,  # 4 its anchor's call was never recorded
+        200, 100, None, 1, FREE, None, None,  # 5 a recorded call in frame 200 again
+        300, 200, None, 2, FREE, None, None,  # 6 ... and its callee
+    ])
+    threads = [tree.ThreadEntry(0, "MainThread", "main", None, None)]
+    calls, _, _ = tree.build(raw, INFOS, threads, {}, skipped=[(2, 200)])
+    assert [(c.id, c.parent, c.depth, c.thread) for c in calls] == [
+        (0, None, 0, 0), (1, 0, 1, 0), (5, 0, 1, 0), (6, 5, 2, 0),
+    ]
+
+
+def test_tree_in_a_forked_child_puts_threadless_calls_in_the_childs_thread():
+    raw = tree.raw_calls([
+        100, None, 0, 0, OWNED, None, None,   # 0 the parent's serve, which forks
+        200, 100, None, 1, FREE, None, None,  # 1 the child's handle, called by serve
+        300, 200, None, 2, FREE, None, None,  # 2 the child's finish, called by handle
+    ])
+    child = tree.CHILD_BASE + 1
+    threads = [tree.ThreadEntry(child, "child-1", "child", tree.StartPoint(1, 100), 42)]
+    calls, _, _ = tree.build(raw, INFOS, threads, {}, first=1, split=1, child_thread=child)
+    assert [(c.id, c.parent, c.thread) for c in calls] == [
+        (tree.CHILD_BASE + 1, 0, child), (tree.CHILD_BASE + 2, tree.CHILD_BASE + 1, child),
+    ]
+
+
 def forked_child_calls_back(path):
     return len(path)
+
+
+def fork_and_call_back():
+    pid = os.fork()
+    if pid == 0:
+        try:
+            forked_child_calls_back("child")  # called by a recorded call from before the fork
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_forked_childs_calls_are_in_its_thread(kind):
+    trace = record(kind, fork_and_call_back)
+    threads = dict((t.role, t.id) for t in trace.threads)
+    assert [(c.function, c.parent, c.thread) for c in trace.calls] == [
+        ("fork_and_call_back", None, threads["main"]), ("forked_child_calls_back", 0, threads["child"]),
+    ]
+
+
+class NamedByAHelper(threading.Thread):
+    """A thread whose name is made by recorded functions: the tracer reads it at the thread's first recorded call."""
+
+    @property
+    def name(self):
+        return name_helper(self)
+
+    @name.setter
+    def name(self, value):
+        pass
+
+
+def name_helper(thread):
+    return name_part("named") + "-by-helper"
+
+
+def name_part(word):
+    return word
+
+
+def start_named_by_a_helper():
+    thread = NamedByAHelper(target=worker, args=([],))
+    thread.start()
+    thread.join(10)
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_calls_the_tracer_makes_are_not_calls_of_the_run(kind):
+    # The thread's name is read by the tracer, at the thread's first call:
+    # name, and what it calls, are not calls of the run.
+    trace = record(kind, start_named_by_a_helper)
+    names = dict((t.id, t.name) for t in trace.threads)
+    assert [(c.function, names[c.thread]) for c in trace.calls] == [
+        ("start_named_by_a_helper", "MainThread"), ("worker", "named-by-helper"), ("helper", "named-by-helper"),
+    ]
+
+
+def record_from_inside(kind):
+    """Start recording inside a call of a recorded function (this one): the call is not the run's, its calls are."""
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        globals()["plain_function"]()
+        Child().helper()
+    return tracer.trace("inside")
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_run_started_inside_a_recorded_call_records_the_calls_it_makes(kind):
+    trace = record_from_inside(kind)
+    assert [(c.function, c.parent, c.depth, c.thread) for c in trace.calls] == [
+        ("plain_function", None, 0, 0), ("helper", None, 0, 0),
+    ]
+
+
+def already_running(go, done):
+    go.wait(10)
+    Child().helper()  # the call of a recorded function that began before the run
+    done.set()
+
+
+@pytest.mark.parametrize("kind", [k for k in TRACERS if k in ("instrument", "sys.monitoring")])
+def test_a_thread_inside_a_recorded_call_at_start_has_its_calls_recorded(kind):
+    # The hooks of the global backends see every thread; sys.settrace and
+    # sys.setprofile only those that start after it.
+    go, done = threading.Event(), threading.Event()
+    thread = threading.Thread(target=already_running, args=(go, done), name="already-running")
+    thread.start()
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        go.set()
+        assert done.wait(10)
+    thread.join(10)
+    trace = tracer.trace("already")
+    names = dict((t.id, t.name) for t in trace.threads)
+    assert [(c.function, c.parent, c.depth, names[c.thread]) for c in trace.calls] == [
+        ("helper", None, 0, "already-running"),
+    ]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
