@@ -63,7 +63,9 @@ class Follower(object):
         on = recording.on
         recorded, raw, pending, anchor = recording.recorded, recording.raw, recording.pending_starts, recording.anchor
 
-        def start(thread_self, *args, **kwargs):
+        # Thread.start takes no argument: none here either (a tuple and a
+        # dict less per thread started: 1,100 instructions on 3.9, callgrind).
+        def start(thread_self):
             if on:
                 # recording.start_point(), written out: a thread-per-request
                 # server runs this for every request, and its caller is
@@ -72,7 +74,7 @@ class Follower(object):
                 found = id(caller) if id(caller.f_code) in recorded else anchor(caller.f_back)
                 if found is not None:
                     pending[thread_self] = (len(raw) // FIELDS, found)
-            return original_start(thread_self, *args, **kwargs)
+            return original_start(thread_self)
 
         start.__doc__ = original_start.__doc__
         saved = [original_start, None, None]
