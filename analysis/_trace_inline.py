@@ -62,6 +62,12 @@ LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_t
 # install() and the recording's start (the tree leaves out its callees):
 # a frame that was running at install() runs the original code, which is
 # not recorded (tested).
+# A caller in the same file is known by its code's file name, the string
+# object install() made for this file and run (``"__analysis:file__"``):
+# equal to the file's name, and held by no other code, so the test is
+# one attribute and ``is`` where the set needs id() and a hash.  (Where the
+# interpreter interns a code's file name, 3.13, it is an object no code
+# holds, and every caller takes the set's test.)
 # Two forms (_OWNER): the owner a constant when the code decides it, else
 # looked up by the type of %(receiver)s, the first parameter (a constant
 # and no test: 230 instructions less a call, 3.9).
@@ -71,10 +77,11 @@ if "__analysis:on__":
         _analysis_frame = "__analysis:getframe__"()
         _analysis_caller = _analysis_frame.f_back%(find_owner)s
         if _analysis_caller is None:
-            _analysis_code = None
+            _analysis_code = "__analysis:no_caller__"
         else:
             _analysis_code = _analysis_caller.f_code
-        if "__analysis:id__"(_analysis_code) in "__analysis:recorded__":
+        if (_analysis_code.co_filename is "__analysis:file__"
+                or "__analysis:id__"(_analysis_code) in "__analysis:recorded__"):
             # Called by a recorded call, so in that call's thread: None
             # here, taken from the caller's record after the run.
             "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller), None,
@@ -100,6 +107,15 @@ if "__analysis:on__":
         _analysis_frame = _analysis_caller = _analysis_code = None
         "__analysis:fail__"(_analysis_exc)
 '''
+
+class _NoCaller(object):
+    """The caller's code in PROLOGUE for a call with no caller: in no file, not recorded."""
+
+    co_filename = None
+
+
+NO_CALLER = _NoCaller()
+
 
 # PROLOGUE's owner, by whether it is known when the code is made.
 _OWNER = {

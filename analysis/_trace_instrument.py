@@ -185,6 +185,21 @@ def _specialise(code, objects, filename):
     ], filename)
 
 
+def _own_filename(code):
+    """``(file name for the recording codes, file name to test)`` for *code*'s file (see _inline.PROLOGUE).
+
+    Both a new string object equal to the name, when the code keeps it; else
+    (a one-character name, whose string is shared; 3.13, which interns a
+    code's file name) the name itself and an object no code holds: every
+    caller then takes the set's test.
+    """
+    filename = code.co_filename
+    copy = filename[:1] + filename[1:]
+    if copy is not filename and _compat.code_with_consts(code, code.co_consts, copy).co_filename is copy:
+        return copy, copy
+    return filename, object()
+
+
 def _copy(func):
     """A new function object running *func*'s code, with its globals, defaults and closure."""
     copy = _FUNCTION(func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
@@ -309,18 +324,24 @@ class InstrumentHook(Backend):
             "fail": self.fail,
             "recorded": recording.recorded,
             "skip": recording.skip,
+            "no_caller": _inline.NO_CALLER,
         }
 
     def install(self):
         recording = self.recording
         # Every decision first (owners read the functions' code), then the swap.
         made = []
+        own_files = {}  # file name -> the name the recording codes of the run hold (see _inline.PROLOGUE)
         for func in self._functions():
             original = func.__code__
             constants = self._constants(func)
             inline = _inline.prologue_code(original, owner_known=constants["owner"] is not None)
             if inline is not None:  # the recording in the function's own code
-                code = _specialise(inline, constants, original.co_filename)
+                filename = original.co_filename
+                if filename not in own_files:
+                    own_files[filename] = _own_filename(inline)
+                code_filename, constants["file"] = own_files[filename]
+                code = _specialise(inline, constants, code_filename)
             else:  # the template, which calls a copy of the function
                 constants["original"] = _copy(func)
                 code = _specialise(_template(original), constants, _FILENAME)
