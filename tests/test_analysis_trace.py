@@ -10,6 +10,11 @@ import time
 import traceback
 import types
 
+try:
+    import _thread
+except ImportError:  # Python 2
+    import thread as _thread
+
 import pytest
 
 from analysis import trace as trace_module
@@ -855,6 +860,28 @@ def test_a_thread_inside_a_recorded_call_at_start_has_its_calls_recorded(kind):
     assert [(c.function, c.parent, c.depth, names[c.thread]) for c in trace.calls] == [
         ("helper", None, 0, "already-running"),
     ]
+
+
+def bottom_of_its_thread(done):
+    Child().helper()
+    done.set()
+
+
+@pytest.mark.parametrize("kind", [k for k in TRACERS if k in ("instrument", "sys.monitoring")])
+def test_a_call_with_no_caller_is_recorded(kind):
+    # A function start_new_thread() runs is its thread's first frame: no
+    # caller, no call site.  (threading.settrace does not reach such a
+    # thread: the global backends only.)
+    done = threading.Event()
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        _thread.start_new_thread(globals()["bottom_of_its_thread"], (done,))
+        assert done.wait(10)
+    trace = tracer.trace("bottom")
+    bottom, helper = trace.calls
+    assert (bottom.function, bottom.parent, bottom.call_file, bottom.call_line) == (
+        "bottom_of_its_thread", None, None, None)
+    assert (helper.function, helper.parent, helper.thread) == ("helper", bottom.id, bottom.thread)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
