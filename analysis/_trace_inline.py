@@ -83,9 +83,10 @@ if "__analysis:on__":
         if (_analysis_code.co_filename is "__analysis:file__"
                 or "__analysis:id__"(_analysis_code) in "__analysis:recorded__"):
             # Called by a recorded call, so in that call's thread: None
-            # here, taken from the caller's record after the run.
+            # here, taken from the caller's record after the run, as is the
+            # caller's code (see Recording.site_codes).
             "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller), None,
-                                       "__analysis:index__", %(owner)s, _analysis_code, _analysis_caller.f_lasti))
+                                       "__analysis:index__", %(owner)s, None, _analysis_caller.f_lasti))
         else:
             _analysis_thread = "__analysis:local__".thread_id
             if _analysis_thread is None:

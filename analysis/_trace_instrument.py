@@ -83,20 +83,23 @@ def _outer():
                         _anchor = "__analysis:id__"(_above)  # called by a recorded function (its recording code)
                     else:
                         _anchor = "__analysis:anchor_of__"(_caller)  # it may run a prologue
+                    _code = _caller.f_code
+                    if "__analysis:id__"(_code) in "__analysis:recorded__":
+                        _code = None  # recording code: see Recording.site_codes
                     "__analysis:raw_extend__"(("__analysis:id__"(_frame), _anchor, _thread, "__analysis:index__",
-                                               _owner, _caller.f_code, _caller.f_lasti))
+                                               _owner, _code, _caller.f_lasti))
             except "__analysis:Exception__" as _exc:
                 "__analysis:fail__"(_exc)
             # A frame that holds itself in a local is a reference cycle: it
             # would outlive the call until the garbage collector finds it
             # (a fifth of the recording's cost, counted with callgrind).
-            _frame = _caller = _above = None
+            _frame = _caller = _above = _code = None
         return "__analysis:original__"(%(arguments)s)
         %(free)s  # never runs: makes the names free variables of recording_call
     return recording_call
 '''
 _GENERIC = ("*args, **kwargs", "*args, **kwargs", "args[0] if args else None")
-_LOCALS = frozenset(["_frame", "_caller", "_owner", "_thread", "_above", "_anchor", "_exc", "_outer"])
+_LOCALS = frozenset(["_frame", "_caller", "_owner", "_thread", "_above", "_anchor", "_code", "_exc", "_outer"])
 
 # The file name of every recording code object: the same string object in
 # all of them (install() puts it there: compile() makes a new string per
@@ -345,8 +348,14 @@ class InstrumentHook(Backend):
             else:  # the template, which calls a copy of the function
                 constants["original"] = _copy(func)
                 code = _specialise(_template(original), constants, _FILENAME)
+            # Its id is in the set while the function runs it: patched
+            # keeps it alive until uninstall(), which stops the recording
+            # first.  Not the recording: the code's constants hold the
+            # recording, and the garbage collector does not see through a
+            # code object, so that cycle would never be freed (see
+            # Recording.site_codes).
             recording.recorded.add(id(code))
-            recording.codes.append(code)
+            recording.site_codes[constants["index"]] = _compat.code_with_consts(code, (), code.co_filename)
             made.append((func, original, code))
         self.module_classes.clear()
         for func, original, code in made:

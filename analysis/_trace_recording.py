@@ -56,6 +56,14 @@ class Recording(object):
         # id(code) of the frames a call's anchor may be: the recorded codes
         # for the hooks, the wrappers' code for ``instrument``.
         self.recorded = set()
+        # ``instrument``: CodeInfo index -> a copy of the function's recording
+        # code without its constants, for the call sites in it.  A record
+        # whose caller runs recording code leaves its caller's code out (the
+        # tree finds it here through the anchor's record): that code's
+        # constants hold this recording, and the garbage collector does not
+        # see through a code object, so a record holding it would keep the
+        # whole recording alive for good.
+        self.site_codes = {}
         # Flat, not a tuple per call: a tuple that outlives the callback is
         # one more object for the garbage collector to find and traverse (a
         # tenth of the cost per call on 3.13, measured with callgrind);

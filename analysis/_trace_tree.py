@@ -112,7 +112,8 @@ def thread_entries(values):
     ]
 
 
-def build(records, infos, threads, roles, first=0, split=None, spawned=None, skipped=(), child_thread=None):
+def build(records, infos, threads, roles, first=0, split=None, spawned=None, skipped=(), child_thread=None,
+          site_codes=None):
     """Turn RawCall *records* into ``(calls, threads, hops)`` of the model.
 
     *infos*: the CodeInfo list the records index.  *threads*: ThreadEntry
@@ -124,14 +125,18 @@ def build(records, infos, threads, roles, first=0, split=None, spawned=None, ski
     are offset by CHILD_BASE), and *child_thread* the child's thread.
     *spawned*: ``{call id: [thread ids]}`` to add (forked children merged by
     the parent).  *skipped*: ``(position, frame id)`` pairs, each a frame
-    whose call from that position on is not a call of the run.
+    whose call from that position on is not a call of the run.  *site_codes*:
+    ``{CodeInfo index: code}`` for a record with a call-site offset and no
+    caller code: its caller runs that code, the anchor's (see
+    ``Recording.site_codes``).
     """
+    site_codes = site_codes or {}
     starts = sorted((t.start.position, t.start.anchor, t.id) for t in threads if t.start is not None)
     skips = sorted(skipped)
     started = {}  # thread id -> the call id that started it
     spawned = dict((k, list(v)) for k, v in (spawned or {}).items())
-    # frame id -> (call id, depth, thread id, position) of the latest call in
-    # that frame, or _SKIPPED
+    # frame id -> (call id, depth, thread id, position, CodeInfo index) of the
+    # latest call in that frame, or _SKIPPED
     last = {}
     first_call = {}  # thread id -> its first call id
     resolved = []
@@ -164,21 +169,23 @@ def build(records, infos, threads, roles, first=0, split=None, spawned=None, ski
             thread = hit[2]
             if split is not None and hit[3] < split <= position:
                 thread = child_thread
+        site = record.caller_code
         if hit is _SKIPPED:
             parent, depth = None, 0
         else:
             parent, depth = hit[0], hit[1] + 1
-        last[record.frame] = (call_id, depth, thread, position)
+            if site is None and record.caller_offset is not None:
+                site = site_codes.get(hit[4])
+        last[record.frame] = (call_id, depth, thread, position, record.info)
         first_call.setdefault(thread, call_id)
         if position >= first:
-            resolved.append((call_id, parent, depth, thread, record))
+            resolved.append((call_id, parent, depth, thread, record, site))
     resolve_starts(None)
     tables = {}
     calls = []
-    for call_id, parent, depth, thread, record in resolved:
+    for call_id, parent, depth, thread, record, code in resolved:
         info = infos[record.info]
         name, owner_module, doc = record.owner
-        code = record.caller_code
         if code is None:
             call_file = call_line = None
         else:

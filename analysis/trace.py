@@ -245,7 +245,8 @@ class Tracer(object):
         threads = tree.thread_entries(sorted(entries))  # by id (see Recording.thread_ids)
         follower = self._follower
         calls, threads, hops = tree.build(
-            tree.raw_calls(values), recording.infos, threads, self.roles, spawned=follower.spawned, skipped=skipped
+            tree.raw_calls(values), recording.infos, threads, self.roles, spawned=follower.spawned, skipped=skipped,
+            site_codes=recording.site_codes,
         )
         calls += follower.calls
         calls.sort(key=lambda c: c.id)
@@ -284,5 +285,6 @@ class Tracer(object):
             split=recording.split,
             skipped=recording.skipped,
             child_thread=recording.child_thread,
+            site_codes=recording.site_codes,
         )
         return calls, threads

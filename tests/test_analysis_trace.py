@@ -9,6 +9,7 @@ import threading
 import time
 import traceback
 import types
+import weakref
 
 try:
     import _thread
@@ -860,6 +861,32 @@ def test_a_thread_inside_a_recorded_call_at_start_has_its_calls_recorded(kind):
     assert [(c.function, c.parent, c.depth, names[c.thread]) for c in trace.calls] == [
         ("helper", None, 0, "already-running"),
     ]
+
+
+def record_and_let_go(kind):
+    """A weak reference to the recording of a run whose Tracer is gone.
+
+    In a function of its own: with a Python-level hook (setprofile, 2.7 to
+    3.10), the interpreter copies the locals of the frames it reports into
+    their f_locals dict, which would keep the Tracer alive as long as the
+    test's own frame.
+    """
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        globals()["run_sample"]()
+    assert tracer.trace("x").calls
+    return weakref.ref(tracer._recording)
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_finished_recording_is_freed(kind):
+    # What a run recorded (a list of seven values a call) goes with its
+    # Tracer.  instrument's never went: a record held its caller's
+    # recording code, whose constants hold the recording, and the garbage
+    # collector does not see through a code object.
+    recording = record_and_let_go(kind)
+    gc.collect()
+    assert recording() is None
 
 
 def bottom_of_its_thread(done):
