@@ -17,6 +17,7 @@ appends plain values (see "The hot path" in :mod:`analysis.trace`).
 """
 import sys
 import threading
+import weakref
 
 from analysis import _compat
 from analysis import _trace_owners as owners
@@ -153,7 +154,17 @@ class _GlobalHook(Backend):
         self.previous = None  # (this thread's hook, threading's hook) before install
 
     def install(self):
-        self.hook = self._make_hook(_callbacks(self.recording, self.fail)[0])
+        # fail() through a weak reference: this backend holds its hook, and
+        # a hook holding the backend would be a cycle (with the recording in
+        # it) that only the garbage collector frees.
+        ref = weakref.ref(self)
+
+        def fail(exc):
+            backend = ref()
+            if backend is not None:
+                backend.fail(exc)
+
+        self.hook = self._make_hook(_callbacks(self.recording, fail)[0])
         self.previous = (self._get(), self._get_threads())
         self._set_threads(self.hook)
         self._set_own(self.hook)

@@ -275,10 +275,14 @@ class InstrumentHook(Backend):
                 related += type.__subclasses__(klass)  # a metaclass's own would need an argument
             for other in related:
                 add_class(other)
-        return [
+        found = [
             f for f in functions.values()
             if not owners.skipped_code(f.__code__) and wanted(f.__globals__.get("__name__"))
         ]
+        # add_value() calls itself through its own cell, a cycle that would
+        # hold the recording (wanted) until the collector found it.
+        add_value = None
+        return found
 
     def _classes_of(self, module_globals):
         found = self.module_classes.get(id(module_globals))

@@ -97,10 +97,21 @@ class Recording(object):
         # Changed in place, through ``active``: the recording code holds it.
         self.on = []
         self.disabled = None  # why the tracer switched itself off, or None
-        self.in_child = False
+        # Non-empty in a child forked while recording (see in_child): a
+        # list, so that first_call() tests it without holding this object.
+        self.child = []
         self.split = None  # in a forked child: where the child's own calls begin
         self.child_thread = None  # in a forked child: the id of its thread
         self.first_call = self._first_call_function()
+
+    @property
+    def in_child(self):
+        """True in a child process forked while recording."""
+        return bool(self.child)
+
+    @in_child.setter
+    def in_child(self, value):
+        self.child[:] = [True] if value else []
 
     @property
     def active(self):
@@ -170,8 +181,10 @@ class Recording(object):
         the recording's containers (the same objects for its life), not a
         method reading them from ``self`` (callgrind, 3.6: 2,300 instructions
         a thread less), and it writes register_thread() out (1,200 on 3.9).
+        It does not hold the recording itself, which holds it: a cycle only
+        the garbage collector would free.
         """
-        recording = self
+        child = self.child
         local, pending_pop, thread_ids = self.local, self.pending_starts.pop, self.thread_ids
         threads_append, raw_extend = self.threads.append, self.raw.extend
         current_thread = threading.current_thread
@@ -192,7 +205,7 @@ class Recording(object):
                 local.thread_id = NEW_THREAD
                 raise
             thread_id = next(thread_ids)
-            in_child = recording.in_child
+            in_child = bool(child)
             if in_child:
                 thread_id += CHILD_BASE
             threads_append((thread_id, name, None, start, os.getpid() if in_child else None))

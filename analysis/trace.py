@@ -99,6 +99,7 @@ over the untraced run for the sys.monitoring backend, against 319,000 with a
 call stack kept in the callback and owners found from ``f_locals``, and
 45,000 for a callback that only appends the code object.
 """
+import functools
 import os
 import sys
 import threading
@@ -163,7 +164,10 @@ class Tracer(object):
         self.disabled = None  # why the tracer switched itself off, or None
         self._default = tracer is None
         self._recording = Recording(modules)
-        self._follower = Follower(self._recording, follow_fork, self._child_records)
+        # Not a bound method of the Tracer: the Follower would hold the
+        # Tracer, a cycle that only the collector frees.
+        self._follower = Follower(self._recording, follow_fork, functools.partial(_child_records, self._recording,
+                                                                                  self.roles))
         self._backend = None
         self._state = "new"  # -> "recording" -> "stopped"
         self._length = None  # calls recorded by stop(): later ones are ignored
@@ -273,18 +277,18 @@ class Tracer(object):
         loaded = set(name for name, module in list(sys.modules.items()) if module is not None)
         return "__main__" not in self.modules and all(name in loaded for name in self.modules)
 
-    def _child_records(self, first_thread):
-        """In a forked child: its own ``(calls, threads)`` (see Follower.write_child)."""
-        recording = self._recording
-        calls, threads, _ = tree.build(
-            tree.raw_calls(list(recording.raw)),
-            recording.infos,
-            tree.thread_entries(sorted(recording.threads[first_thread:])),
-            self.roles,
-            first=recording.split,
-            split=recording.split,
-            skipped=recording.skipped,
-            child_thread=recording.child_thread,
-            site_codes=recording.site_codes,
-        )
-        return calls, threads
+
+def _child_records(recording, roles, first_thread):
+    """In a forked child: its own ``(calls, threads)`` (see Follower.write_child)."""
+    calls, threads, _ = tree.build(
+        tree.raw_calls(list(recording.raw)),
+        recording.infos,
+        tree.thread_entries(sorted(recording.threads[first_thread:])),
+        roles,
+        first=recording.split,
+        split=recording.split,
+        skipped=recording.skipped,
+        child_thread=recording.child_thread,
+        site_codes=recording.site_codes,
+    )
+    return calls, threads

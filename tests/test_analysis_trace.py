@@ -889,6 +889,18 @@ def test_a_finished_recording_is_freed(kind):
     assert recording() is None
 
 
+@pytest.mark.parametrize("kind", TRACERS)
+def test_a_finished_recording_goes_with_its_tracer_at_once(kind):
+    # No reference cycle either: the memory a long run recorded comes back
+    # when the Tracer goes, not at the collector's next full collection.
+    gc.disable()
+    try:
+        recording = record_and_let_go(kind)
+        assert recording() is None
+    finally:
+        gc.enable()
+
+
 def bottom_of_its_thread(done):
     Child().helper()
     done.set()
