@@ -34,6 +34,26 @@ class ThreadState(threading.local):
     thread_id = NEW_THREAD
 
 
+class _Flag(object):
+    """A true/false attribute kept in a list attribute, *name*: non-empty when true.
+
+    The hot paths hold the list and test it (a truth test of a local or a
+    constant), and never the object that owns it.
+    """
+
+    def __init__(self, name, doc):
+        self.name = name
+        self.__doc__ = doc
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return bool(getattr(obj, self.name))
+
+    def __set__(self, obj, value):
+        getattr(obj, self.name)[:] = [True] if value else []
+
+
 class Recording(object):
     """What one run has recorded so far, and the decisions it made.
 
@@ -104,23 +124,8 @@ class Recording(object):
         self.child_thread = None  # in a forked child: the id of its thread
         self.first_call = self._first_call_function()
 
-    @property
-    def in_child(self):
-        """True in a child process forked while recording."""
-        return bool(self.child)
-
-    @in_child.setter
-    def in_child(self, value):
-        self.child[:] = [True] if value else []
-
-    @property
-    def active(self):
-        """Whether calls are recorded now."""
-        return bool(self.on)
-
-    @active.setter
-    def active(self, value):
-        self.on[:] = [True] if value else []
+    active = _Flag("on", "Whether calls are recorded now.")
+    in_child = _Flag("child", "True in a child process forked while recording.")
 
     def wanted(self, module):
         """True when code of *module* (a ``__name__``) is recorded."""
