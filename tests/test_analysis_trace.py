@@ -821,6 +821,30 @@ def test_calls_the_tracer_makes_are_not_calls_of_the_run(kind):
     ]
 
 
+def read_the_name_then_start():
+    thread = NamedByAHelper(target=worker, args=([],))
+    thread.name  # a call of the run, in the frame the tracer's own read of the name reuses
+    thread.start()
+    thread.join(10)
+
+
+@pytest.mark.parametrize("kind", TRACERS)
+def test_calls_in_a_frame_the_tracer_reuses_are_not_calls_of_the_run(kind):
+    # The name property's frame serves both reads of the name, so the
+    # second, the tracer's, has the id the first had: without
+    # Recording.skip(), what it calls hangs on the first read.
+    trace = record(kind, read_the_name_then_start)
+    names = dict((t.id, t.name) for t in trace.threads)
+    assert [(c.function, c.depth, names[c.thread]) for c in trace.calls] == [
+        ("read_the_name_then_start", 0, "MainThread"),
+        ("name", 1, "MainThread"),
+        ("name_helper", 2, "MainThread"),
+        ("name_part", 3, "MainThread"),
+        ("worker", 0, "named-by-helper"),
+        ("helper", 1, "named-by-helper"),
+    ]
+
+
 def record_from_inside(kind):
     """Start recording inside a call of a recorded function (this one): the call is not the run's, its calls are."""
     tracer = Tracer([HERE], tracer=kind)
