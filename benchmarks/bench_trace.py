@@ -3,9 +3,34 @@
 Workload: a ThreadingTCPServer with the scenarios' UpperStreamHandler, one
 connection per request from a client in the main thread; a round times the
 2000 requests only (the tracer and the server are started before the clock
-and stopped after it).  Implementations, interleaved round by round
-(A B C D, D C B A ...); each implementation's fastest round is compared
-with the untraced fastest round (see main() for why):
+and stopped after it).
+
+Each round runs in a process of its own: a fresh interpreter of the same
+executable imports this module, runs a warm-up of 50 requests with the
+implementation on, then the timed round, and prints its figures (see
+worker()).  The rounds are interleaved implementation by implementation
+(A B C D, A D C B ...: untraced first, then the others in turn, reversed
+every other pass), 7 passes, and each implementation's fastest round is
+compared with the untraced fastest round (see main() for why).
+
+Each pass runs every implementation twice: on every CPU the process may use
+(``echo_2000_wall``, ``echo_2000_cpu``), as a server runs, and pinned to one
+CPU (``echo_2000_wall_1cpu``).  On two CPUs a round is mostly the threads
+waking each other up across them: 3.9 took 0.44-0.47 s a round there and
+0.17 s pinned, for the same requests, and analysis's fastest round was
+faster than the untraced one in both of two runs.  Pinned, a round is the
+work done, and the tracer's share of it is what the targets compare.
+
+Why a process per round: until December 2026 every round ran in this one
+process, and a round's cost depended on the implementation that ran before
+it.  On 3.7, analysis's rounds right after viztracer's were 10-20% slower
+than its rounds right after the untraced one (median of the per-round
+analysis/viztracer ratios 1.10-1.19 in four runs, fastest-of-7 ratio
+0.95-1.06), while with each implementation alone in a process
+analysis/viztracer was 0.91-0.98 (3.6-3.9, three processes each, fastest
+round; 0.89-0.98 by the median round).  What one tool leaves in the heap
+(viztracer's buffers, analysis's records) is not the next one's cost; a
+user traces a server in a process of its own, and so does this benchmark.
 
 ``untraced``
     no hook at all.
@@ -41,15 +66,20 @@ with the untraced fastest round (see main() for why):
     calls, ``calls_per_request`` 4-6 where analysis records 14-17), not as
     a bound.
 
-Targets (issue 13): analysis/viztracer < 1 on 3.6-3.13, analysis/untraced
-<= 1.3 on 2.7 (neither tool exists there); below hunter too.
+Targets (issue 13), on the pinned rounds: analysis/viztracer < 1 on
+3.6-3.13, analysis/untraced <= 1.3 on 2.7 (neither tool exists there); below
+hunter too.  Where the process cannot be pinned (one CPU, or neither
+``os.sched_setaffinity`` nor ``taskset``), the targets are on the rounds on
+every CPU, and the pinned ones are skipped with the reason.
 """
 from __future__ import division, print_function
 
 import glob
+import json
 import os
 import resource
 import socket
+import subprocess
 import sys
 import threading
 
@@ -315,33 +345,154 @@ def one_round(impl, requests):
     return elapsed, calls, cpu
 
 
+def implementations():
+    """Every implementation this benchmark measures here: ``[(name, factory)]``.
+
+    In the order of a pass; ``untraced`` first.  A factory raises ImportError
+    (or anything else) when its tool cannot run on this interpreter.
+    """
+    impls = [
+        ("untraced", NoTracer),
+        ("analysis", lambda: AnalysisTracer("analysis", DEFAULT_TRACER)),
+        # The hooks the default replaced, and what any tracer on the
+        # cheapest of them pays.
+        ("floor", lambda: FloorTracer(FLOOR_HOOK)),
+        ("analysis-settrace", lambda: AnalysisTracer("analysis-settrace", "sys.settrace")),
+    ]
+    if FLOOR_HOOK != "sys.settrace":
+        impls.append(("analysis-monitoring", lambda: AnalysisTracer("analysis-monitoring", FLOOR_HOOK)))
+    for cls in (VizTracerTool, VizTracerFilesTool, HunterTool):
+        impls.append((cls.name, cls))
+    return impls
+
+
+# Requests run before the timed round in each worker: imports, first
+# connections, code object caches, the tracer's first decisions.
+WARMUP = 50
+# A worker that has not printed its figures by then is killed, and the run fails.
+WORKER_TIMEOUT = 180
+# The two ways a round runs: on every CPU the process may use, as a server
+# runs, or with the process pinned to one CPU (see main()).
+ALL_CPUS = "all"
+ONE_CPU = "1cpu"
+
+
+def worker(argv=None):
+    """One timed round in this process: ``NAME REQUESTS WARMUP CPU`` in, one JSON line out.
+
+    main() runs it as ``python -c`` in a child process; the figures are the
+    last line of stdout (progress goes to stderr, which the parent shares).
+    CPU is ``-``, or the CPU to pin this process to (where the parent could
+    not pin it beforehand, see pinning()).
+    """
+    name, requests, warmup, cpu = argv if argv is not None else sys.argv[1:]
+    if cpu != "-":
+        os.sched_setaffinity(0, [int(cpu)])
+    impl = dict(implementations())[name]()
+    one_round(impl, int(warmup))
+    seconds, calls, cpu_seconds = one_round(impl, int(requests))
+    figures = {"seconds": seconds, "cpu": cpu_seconds, "calls": calls,
+               "flow_calls": getattr(impl, "flow_calls", None)}
+    sys.stdout.write(json.dumps(figures) + "\n")
+    sys.stdout.flush()
+
+
+def pinning():
+    """``(prefix, cpu argument, cpu)`` that pin a worker to *cpu*; or ``(None, None, why not)``.
+
+    The CPU is the last one this process may run on.  Python 3 pins the
+    worker itself (``os.sched_setaffinity``); 2.7 has no call for it, and
+    starts the worker under ``taskset``.
+    """
+    if hasattr(os, "sched_setaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        if len(allowed) < 2:
+            return None, None, "this process may use one CPU only: every round already runs on one"
+        return [], str(allowed[-1]), allowed[-1]
+    taskset = _which("taskset")
+    if taskset is None:
+        return None, None, "no os.sched_setaffinity on Python %s and no taskset on PATH" % (
+            benchlib.platform.python_version(),)
+    import multiprocessing
+
+    count = multiprocessing.cpu_count()
+    if count < 2:
+        return None, None, "this machine has one CPU: every round already runs on one"
+    return [taskset, "-c", str(count - 1)], "-", count - 1
+
+
+def _which(program):
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(directory, program)
+        if directory and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+_WORKER_CODE = "import sys; sys.path.insert(0, %r); import bench_trace; bench_trace.worker()" % HERE
+
+
+def run_worker(name, requests, warmup, prefix=(), cpu="-"):
+    """Run worker() for *name* in a new interpreter; return its figures (a dict)."""
+    argv = list(prefix) + [sys.executable, "-c", _WORKER_CODE, name, str(requests), str(warmup), cpu]
+    proc = subprocess.Popen(argv, cwd=CHECKOUT, stdout=subprocess.PIPE, universal_newlines=True)
+    timer = threading.Timer(WORKER_TIMEOUT, proc.kill)
+    timer.start()
+    try:
+        out, _ = proc.communicate()
+    finally:
+        timer.cancel()
+    lines = out.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        how = ("killed after %d s" % WORKER_TIMEOUT if proc.returncode == -9
+               else "exit status %s" % proc.returncode)
+        raise RuntimeError("the %s round failed (%s); its stderr is above" % (name, how))
+    return json.loads(lines[-1])
+
+
 def main():
     args = benchlib.parse_args("the tracer's overhead on 2000 echo requests, with viztracer and hunter side by side")
     report = benchlib.Report("trace", quick=args.quick)
     requests = 100 if args.quick else 2000
-    rounds = 1 if args.quick else 7
-    # The hooks the default replaced, and what any tracer on the cheapest
-    # of them pays.
-    impls = [NoTracer(), AnalysisTracer("analysis", DEFAULT_TRACER), FloorTracer(FLOOR_HOOK),
-             AnalysisTracer("analysis-settrace", "sys.settrace")]
-    if FLOOR_HOOK != "sys.settrace":
-        impls.append(AnalysisTracer("analysis-monitoring", FLOOR_HOOK))
+    passes = 1 if args.quick else 7
+    warmup = 10 if args.quick else WARMUP
+    # Which implementations run here: each is built once in this process,
+    # to know its version or why it is skipped; the rounds build their own.
+    impls = []
     versions = {}
-    for cls in (VizTracerTool, VizTracerFilesTool, HunterTool):
+    for name, factory in implementations():
         try:
-            tool = cls()
+            tool = factory()
         except ImportError as exc:
-            report.skip(cls.name, "not installed for Python %s (%s)" % (benchlib.platform.python_version(), exc))
+            report.skip(name, "not installed for Python %s (%s)" % (benchlib.platform.python_version(), exc))
             continue
         except Exception as exc:  # a tool that installs but cannot start here
-            report.skip(cls.name, "cannot start: %s: %s" % (type(exc).__name__, exc))
+            report.skip(name, "cannot start: %s: %s" % (type(exc).__name__, exc))
             continue
-        versions[tool.name] = tool.version
-        impls.append(tool)
+        if getattr(tool, "version", None):
+            versions[name] = tool.version
+        impls.append(name)
+    # Two ways to run a round.  On every CPU, as a server runs: there the
+    # client, the server loop and each handler are threads that wake each
+    # other up, often on the other CPU, and that costs more than the
+    # requests' own work (a round takes 2.7 times as long as on one CPU,
+    # 3.9; some untraced rounds are slower than traced ones): the tracers'
+    # differences drown in it.  Pinned to one CPU, the same threads take
+    # turns on it, and a round's time is the work done: the interpreter's,
+    # the kernel's and the tracer's.  That is the overhead the targets are
+    # about.
+    prefix, pin, cpu = pinning()
+    modes = [(ALL_CPUS, (), "-")]
+    if prefix is None:
+        report.skip("analysis", "not run pinned to one CPU: %s" % cpu, metric="echo_%d_wall_1cpu" % requests)
+    else:
+        modes.append((ONE_CPU, prefix, pin))
     report.setup = {
         "workload": "ThreadingTCPServer, UpperStreamHandler, one connection per request, client in the main thread",
         "requests": requests,
-        "rounds": rounds,
+        "rounds": passes,
+        "round_process": "each round in a new process, after a warm-up of %d requests" % warmup,
+        "cpus": "every CPU (_wall, _cpu) and pinned to CPU %s (_1cpu)" % cpu if prefix is not None else "every CPU",
         "analysis_hook": DEFAULT_TRACER,
         "floor_hook": FLOOR_HOOK,
         "filter": ", ".join(MODULES),
@@ -350,52 +501,63 @@ def main():
         report.setup[name + "_version"] = version
     # The machine is shared: say how busy it was, next to the figures.
     report.setup["load_average_at_start"] = round(os.getloadavg()[0], 2)
-    # Warm-up: imports, first connections, code object caches.
-    for impl in impls:
-        one_round(impl, 20)
-    times = dict((impl.name, []) for impl in impls)
-    cpus = dict((impl.name, []) for impl in impls)
+    times = dict(((mode, name), []) for mode, _, _ in modes for name in impls)
+    cpus = dict((name, []) for name in impls)
     calls = {}
-    for r in range(rounds):
+    flow_calls = {}
+    for r in range(passes):
         order = impls if r % 2 == 0 else [impls[0]] + impls[:0:-1]
-        for impl in order:
-            seconds, recorded, cpu = one_round(impl, requests)
-            times[impl.name].append(seconds)
-            cpus[impl.name].append(cpu)
-            if recorded:
-                calls[impl.name] = recorded
-            benchlib.progress("round %d %-18s %.3f s wall %.3f s CPU", r + 1, impl.name, seconds, cpu)
+        for mode, prefix, pin in modes:
+            for name in order:
+                figures = run_worker(name, requests, warmup, prefix, pin)
+                times[mode, name].append(figures["seconds"])
+                if mode == ALL_CPUS:
+                    cpus[name].append(figures["cpu"])
+                if figures["calls"]:
+                    calls[name] = figures["calls"]
+                if figures["flow_calls"] is not None:
+                    flow_calls[name] = figures["flow_calls"]
+                benchlib.progress("round %d %-4s %-18s %.3f s wall %.3f s CPU", r + 1, mode, name,
+                                  figures["seconds"], figures["cpu"])
     # The machine is shared and noisy (another interpreter's tests run at
     # the same time): a round can only be slowed down by that, never sped
     # up, so each implementation's fastest round is its least disturbed
     # figure, and the ratios compare those.  The medians are reported too.
-    for impl in impls:
-        report.result("echo_%d_wall" % requests, impl.name, min(times[impl.name]), "s")
-        report.result("echo_%d_wall_median" % requests, impl.name, benchlib.median(times[impl.name]), "s")
+    wall = "echo_%d_wall" % requests
+    pinned = wall + "_1cpu"
+    for name in impls:
+        report.result(wall, name, min(times[ALL_CPUS, name]), "s")
+        report.result(wall + "_median", name, benchlib.median(times[ALL_CPUS, name]), "s")
         # CPU time of the process (all its threads) over the same requests:
-        # what the tracer itself costs, less sensitive to the other
-        # processes on the machine than wall time.
-        report.result("echo_%d_cpu" % requests, impl.name, min(cpus[impl.name]), "s")
+        # less sensitive to the other processes on the machine than wall time.
+        report.result("echo_%d_cpu" % requests, name, min(cpus[name]), "s")
+        if (ONE_CPU, name) in times:
+            report.result(pinned, name, min(times[ONE_CPU, name]), "s")
+            report.result(pinned + "_median", name, benchlib.median(times[ONE_CPU, name]), "s")
     # What each tool recorded: the same work, or not (a tool that does not
     # follow the handler threads records far fewer calls, and costs less).
-    for impl in impls[1:]:
-        if impl.name in calls:
-            report.result("calls_per_request", impl.name, calls[impl.name] / float(requests), "count")
-        if getattr(impl, "flow_calls", None) is not None:
-            report.result("flow_calls_per_request", impl.name, impl.flow_calls / float(requests), "count")
+    for name in impls[1:]:
+        if name in calls:
+            report.result("calls_per_request", name, calls[name] / float(requests), "count")
+        if name in flow_calls:
+            report.result("flow_calls_per_request", name, flow_calls[name] / float(requests), "count")
     report.setup["load_average_at_end"] = round(os.getloadavg()[0], 2)
-    metric = "echo_%d_wall" % requests
-    for impl in impls[1:]:
-        target = _target() if impl.name == "analysis" else None
-        report.ratio(metric, impl.name, "untraced", target=target)
-    report.ratio(metric, "analysis", "floor")
-    if "analysis-settrace" in times:
-        report.ratio(metric, "analysis-settrace", "floor")
-    for other in ("viztracer", "hunter"):
-        if other in times:
-            report.ratio(metric, "analysis", other, target=("<", 1))
-    for impl in impls[1:]:
-        report.ratio("echo_%d_cpu" % requests, impl.name, "untraced")
+    # The targets are on the pinned rounds where there are some; the
+    # ratios of the rounds on every CPU are shown for what a server sees.
+    metrics = [wall] + ([pinned] if (ONE_CPU, "analysis") in times else [])
+    target_metric = metrics[-1]
+    for metric in metrics:
+        for name in impls[1:]:
+            target = _target() if name == "analysis" and metric == target_metric else None
+            report.ratio(metric, name, "untraced", target=target)
+        report.ratio(metric, "analysis", "floor")
+        if "analysis-settrace" in impls:
+            report.ratio(metric, "analysis-settrace", "floor")
+        for other in ("viztracer", "hunter"):
+            if other in impls:
+                report.ratio(metric, "analysis", other, target=("<", 1) if metric == target_metric else None)
+    for name in impls[1:]:
+        report.ratio("echo_%d_cpu" % requests, name, "untraced")
     report.emit()
 
 
