@@ -71,42 +71,46 @@ LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_t
 # Two forms (_OWNER): the owner a constant when the code decides it, else
 # looked up by the type of %(receiver)s, the first parameter (a constant
 # and no test: 310 instructions less a call, 3.9).
+# No test of Recording.active: the code records from install() to
+# uninstall(), which restores the originals, on failure too (see
+# Backend.fail).  Until December 2026 it began ``if "__analysis:on__":``,
+# which every compiler folds away (a placeholder is a true constant): the
+# test never ran, and taking it out changes no recording code's bytecode.
 PROLOGUE = '''
-if "__analysis:on__":
-    try:
-        _analysis_frame = "__analysis:getframe__"()
-        _analysis_caller = _analysis_frame.f_back%(find_owner)s
-        if _analysis_caller is None:
-            _analysis_code = "__analysis:no_caller__"
+try:
+    _analysis_frame = "__analysis:getframe__"()
+    _analysis_caller = _analysis_frame.f_back%(find_owner)s
+    if _analysis_caller is None:
+        _analysis_code = "__analysis:no_caller__"
+    else:
+        _analysis_code = _analysis_caller.f_code
+    if (_analysis_code.co_filename is "__analysis:file__"
+            or "__analysis:id__"(_analysis_code) in "__analysis:recorded__"):
+        # Called by a recorded call, so in that call's thread: None
+        # here, taken from the caller's record after the run, as is the
+        # caller's code (see Recording.site_codes).
+        "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller), None,
+                                   "__analysis:index__", %(owner)s, None, _analysis_caller.f_lasti))
+    else:
+        _analysis_thread = "__analysis:local__".thread_id
+        if _analysis_thread is None:
+            "__analysis:skip__"(_analysis_frame)
+        elif _analysis_thread is "__analysis:new_thread__":
+            "__analysis:first_call__"(_analysis_frame, "__analysis:info__", %(owner)s)
+        elif _analysis_caller is None:
+            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), None, _analysis_thread,
+                                       "__analysis:index__", %(owner)s, None, None))
         else:
-            _analysis_code = _analysis_caller.f_code
-        if (_analysis_code.co_filename is "__analysis:file__"
-                or "__analysis:id__"(_analysis_code) in "__analysis:recorded__"):
-            # Called by a recorded call, so in that call's thread: None
-            # here, taken from the caller's record after the run, as is the
-            # caller's code (see Recording.site_codes).
-            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), "__analysis:id__"(_analysis_caller), None,
-                                       "__analysis:index__", %(owner)s, None, _analysis_caller.f_lasti))
-        else:
-            _analysis_thread = "__analysis:local__".thread_id
-            if _analysis_thread is None:
-                "__analysis:skip__"(_analysis_frame)
-            elif _analysis_thread is "__analysis:new_thread__":
-                "__analysis:first_call__"(_analysis_frame, "__analysis:info__", %(owner)s)
-            elif _analysis_caller is None:
-                "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame), None, _analysis_thread,
-                                           "__analysis:index__", %(owner)s, None, None))
-            else:
-                "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame),
-                                           "__analysis:anchor_of__"(_analysis_caller.f_back),
-                                           _analysis_thread, "__analysis:index__", %(owner)s,
-                                           _analysis_code, _analysis_caller.f_lasti))
-            del _analysis_thread
-        # The frame in its own local is a reference cycle (see the template).
-        del _analysis_frame, _analysis_caller, _analysis_code%(forget_owner)s
-    except "__analysis:Exception__" as _analysis_exc:
-        _analysis_frame = _analysis_caller = _analysis_code = None
-        "__analysis:fail__"(_analysis_exc)
+            "__analysis:raw_extend__"(("__analysis:id__"(_analysis_frame),
+                                       "__analysis:anchor_of__"(_analysis_caller.f_back),
+                                       _analysis_thread, "__analysis:index__", %(owner)s,
+                                       _analysis_code, _analysis_caller.f_lasti))
+        del _analysis_thread
+    # The frame in its own local is a reference cycle (see the template).
+    del _analysis_frame, _analysis_caller, _analysis_code%(forget_owner)s
+except "__analysis:Exception__" as _analysis_exc:
+    _analysis_frame = _analysis_caller = _analysis_code = None
+    "__analysis:fail__"(_analysis_exc)
 '''
 
 class _NoCaller(object):

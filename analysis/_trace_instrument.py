@@ -56,44 +56,44 @@ _FUNCTION = types.FunctionType
 
 # Strings in call position are placeholders, replaced by objects per
 # function (_specialise): the compiler warns about them ("'str' object is not
-# callable"), nothing runs them as strings.
+# callable"), nothing runs them as strings.  No test of Recording.active, as
+# in the prologue (see _inline.PROLOGUE): the code records while installed.
 _TEMPLATE = '''
 def _outer():
     %(free)s = None
 
     def recording_call(%(params)s):
-        if "__analysis:on__":
-            try:
-                _frame = "__analysis:getframe__"()
-                _caller = _frame.f_back
-                _owner = "__analysis:owner__"
-                if _owner is None:  # decided by the receiver's type
-                    _owner = "__analysis:owner_of__"(%(receiver)s)
-                _thread = "__analysis:local__".thread_id
-                if _thread is None:  # the tracer's own code runs (first_call, owner_of)
-                    pass
-                elif _thread is "__analysis:new_thread__":  # the first recorded call of a new thread
-                    "__analysis:first_call__"(_frame, "__analysis:info__", _owner)
-                elif _caller is None:
-                    "__analysis:raw_extend__"(("__analysis:id__"(_frame), None, _thread, "__analysis:index__",
-                                               _owner, None, None))
+        try:
+            _frame = "__analysis:getframe__"()
+            _caller = _frame.f_back
+            _owner = "__analysis:owner__"
+            if _owner is None:  # decided by the receiver's type
+                _owner = "__analysis:owner_of__"(%(receiver)s)
+            _thread = "__analysis:local__".thread_id
+            if _thread is None:  # the tracer's own code runs (first_call, owner_of)
+                pass
+            elif _thread is "__analysis:new_thread__":  # the first recorded call of a new thread
+                "__analysis:first_call__"(_frame, "__analysis:info__", _owner)
+            elif _caller is None:
+                "__analysis:raw_extend__"(("__analysis:id__"(_frame), None, _thread, "__analysis:index__",
+                                           _owner, None, None))
+            else:
+                _above = _caller.f_back
+                if _above is not None and _above.f_code.co_filename is "__analysis:filename__":
+                    _anchor = "__analysis:id__"(_above)  # called by a recorded function (its recording code)
                 else:
-                    _above = _caller.f_back
-                    if _above is not None and _above.f_code.co_filename is "__analysis:filename__":
-                        _anchor = "__analysis:id__"(_above)  # called by a recorded function (its recording code)
-                    else:
-                        _anchor = "__analysis:anchor_of__"(_caller)  # it may run a prologue
-                    _code = _caller.f_code
-                    if "__analysis:id__"(_code) in "__analysis:recorded__":
-                        _code = None  # recording code: see Recording.site_codes
-                    "__analysis:raw_extend__"(("__analysis:id__"(_frame), _anchor, _thread, "__analysis:index__",
-                                               _owner, _code, _caller.f_lasti))
-            except "__analysis:Exception__" as _exc:
-                "__analysis:fail__"(_exc)
-            # A frame that holds itself in a local is a reference cycle: it
-            # would outlive the call until the garbage collector finds it
-            # (a fifth of the recording's cost, counted with callgrind).
-            _frame = _caller = _above = _code = None
+                    _anchor = "__analysis:anchor_of__"(_caller)  # it may run a prologue
+                _code = _caller.f_code
+                if "__analysis:id__"(_code) in "__analysis:recorded__":
+                    _code = None  # recording code: see Recording.site_codes
+                "__analysis:raw_extend__"(("__analysis:id__"(_frame), _anchor, _thread, "__analysis:index__",
+                                           _owner, _code, _caller.f_lasti))
+        except "__analysis:Exception__" as _exc:
+            "__analysis:fail__"(_exc)
+        # A frame that holds itself in a local is a reference cycle: it
+        # would outlive the call until the garbage collector finds it
+        # (a fifth of the recording's cost, counted with callgrind).
+        _frame = _caller = _above = _code = None
         return "__analysis:original__"(%(arguments)s)
         %(free)s  # never runs: makes the names free variables of recording_call
     return recording_call
@@ -314,7 +314,6 @@ class InstrumentHook(Backend):
                 local.thread_id = thread_id
 
         return {
-            "on": recording.on,
             "getframe": sys._getframe,
             "owner": owner,
             "owner_of": owner_of,

@@ -111,10 +111,12 @@ class Recording(object):
         # the run (see skip()).
         self.skipped = []
         self.lock = threading.Lock()
-        # Non-empty while recording: the hot paths test the list itself (a
-        # truth test of a constant or a local, where reading an attribute
-        # of this object cost 280 instructions a call on 3.6, callgrind).
-        # Changed in place, through ``active``: the recording code holds it.
+        # Non-empty while recording: the hooks' callbacks and the
+        # Thread.start wrapper test the list itself (a truth test of a
+        # local, where reading an attribute of this object cost 280
+        # instructions a call on 3.6, callgrind).  Changed in place, through
+        # ``active``: they hold it.  (The ``instrument`` recording code tests
+        # nothing: it records while it is installed.)
         self.on = []
         self.disabled = None  # why the tracer switched itself off, or None
         # Non-empty in a child forked while recording (see in_child): a

@@ -202,8 +202,11 @@ class Tracer(object):
             self._backend.uninstall()
             self._follower.unpatch()
             raise
-        # On only now: installing "instrument" calls functions it has
-        # already changed when the filter covers analysis itself.
+        # On only now, for the hooks and the Thread.start wrapper: a hook
+        # installed in another thread may already be called.  (The
+        # "instrument" code records from install() on: nothing between
+        # calls a recorded function, which the filter test covering
+        # analysis itself checks.)
         recording.active = True
         return self
 
