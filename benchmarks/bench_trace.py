@@ -436,12 +436,7 @@ def run_worker(name, requests, warmup, prefix=(), cpu="-"):
     """Run worker() for *name* in a new interpreter; return its figures (a dict)."""
     argv = list(prefix) + [sys.executable, "-c", _WORKER_CODE, name, str(requests), str(warmup), cpu]
     proc = subprocess.Popen(argv, cwd=CHECKOUT, stdout=subprocess.PIPE, universal_newlines=True)
-    timer = threading.Timer(WORKER_TIMEOUT, proc.kill)
-    timer.start()
-    try:
-        out, _ = proc.communicate()
-    finally:
-        timer.cancel()
+    out, _ = benchlib.communicate(proc, WORKER_TIMEOUT)
     lines = out.strip().splitlines()
     if proc.returncode != 0 or not lines:
         how = ("killed after %d s" % WORKER_TIMEOUT if proc.returncode == -9

@@ -27,6 +27,7 @@ import numbers
 import platform
 import re
 import sys
+import threading
 import time
 
 UNITS = ("ms", "us", "s", "req/s", "MB", "KB", "count", "%", "x")
@@ -61,6 +62,20 @@ def progress(message, *args):
         message = message % args
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def communicate(proc, timeout):
+    """``proc.communicate()``, killing *proc* if it has not ended after *timeout* seconds.
+
+    Python 2.7's ``communicate()`` takes no timeout.  A killed process
+    ends with ``returncode`` ``-9``.
+    """
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        return proc.communicate()
+    finally:
+        timer.cancel()
 
 
 def percentile(values, p):

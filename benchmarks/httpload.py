@@ -8,10 +8,11 @@ is measured is what is tested.  Runs on Python 2.7 and 3.6-3.13.
 import json
 import os
 import subprocess
-import threading
 
 from six.moves import BaseHTTPServer, SimpleHTTPServer
 from six.moves import socketserver as stdlib_socketserver
+
+import benchlib
 
 # wrk checks every response body in Lua (the file's bytes are its first
 # script argument) and reports its figures as one JSON line from done().
@@ -93,12 +94,7 @@ def handler_class(docroot, keepalive, timeout):
 def run(args, timeout):
     """Run a client program; its stdout as text, RuntimeError if it fails."""
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    try:
-        out, err = proc.communicate()
-    finally:
-        timer.cancel()
+    out, err = benchlib.communicate(proc, timeout)
     if proc.returncode != 0:
         raise RuntimeError("%s exited with status %s: %s"
                            % (os.path.basename(args[0]), proc.returncode,

@@ -150,6 +150,17 @@ def test_report_refuses_to_print_a_broken_object():
     assert stream.getvalue() == ""
 
 
+def test_communicate_returns_the_output_or_kills_at_the_timeout():
+    proc = subprocess.Popen([sys.executable, "-c", "print('done')"], stdout=subprocess.PIPE)
+    out, _ = benchlib.communicate(proc, 60)
+    assert (out.strip(), proc.returncode) == (b"done", 0)
+    started = benchlib.clock()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], stdout=subprocess.PIPE)
+    out, _ = benchlib.communicate(proc, 0.5)
+    assert (out, proc.returncode) == (b"", -9)
+    assert benchlib.clock() - started < 30
+
+
 # -- every script ---------------------------------------------------------
 
 def test_there_are_scripts():
