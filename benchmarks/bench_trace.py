@@ -16,19 +16,20 @@ compared with the untraced fastest round (see main() for why).
 Each pass runs every implementation twice: on every CPU the process may use
 (``echo_2000_wall``, ``echo_2000_cpu``), as a server runs, and pinned to one
 CPU (``echo_2000_wall_1cpu``).  On two CPUs a round is mostly the threads
-waking each other up across them: 3.9 took 0.44-0.47 s a round there and
-0.17 s pinned, for the same requests, and analysis's fastest round was
-faster than the untraced one in both of two runs.  Pinned, a round is the
+waking each other up across them: untraced, 3.9 took 0.45-0.48 s a round
+there and 0.17 s pinned, for the same requests, and analysis's fastest round
+was faster than the untraced one in both of two runs.  Pinned, a round is the
 work done, and the tracer's share of it is what the targets compare.
 
 Why a process per round: until December 2026 every round ran in this one
 process, and a round's cost depended on the implementation that ran before
 it.  On 3.7, analysis's rounds right after viztracer's were 10-20% slower
 than its rounds right after the untraced one (median of the per-round
-analysis/viztracer ratios 1.10-1.19 in four runs, fastest-of-7 ratio
-0.95-1.06), while with each implementation alone in a process
-analysis/viztracer was 0.91-0.98 (3.6-3.9, three processes each, fastest
-round; 0.89-0.98 by the median round).  What one tool leaves in the heap
+analysis/viztracer ratios 1.10-1.19 in four runs, where the fastest-of-7
+ratio was 1.01 and 1.02 in two of them), while with each implementation
+alone in a process analysis/viztracer was 0.89-0.98 by the median round
+(3.6-3.9, three processes each; 0.87-1.06 by the fastest, 11 of 12 below
+1).  What one tool leaves in the heap
 (viztracer's buffers, analysis's records) is not the next one's cost; a
 user traces a server in a process of its own, and so does this benchmark.
 
