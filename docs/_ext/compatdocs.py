@@ -461,6 +461,8 @@ METRIC_WORDS = {
     "parked_memory": "Memory per silent connection held by the pool",
     "echo_2000_wall": "Time to serve 2000 requests (wall clock)",
     "echo_2000_wall_median": "Time to serve 2000 requests (wall clock), median",
+    "echo_2000_wall_1cpu": "Time to serve 2000 requests pinned to one CPU (wall clock)",
+    "echo_2000_wall_1cpu_median": "Time to serve 2000 requests pinned to one CPU (wall clock), median",
     "echo_2000_cpu": "CPU time to serve 2000 requests",
     "calls_per_request": "Calls traced per request",
 }
@@ -506,6 +508,8 @@ SETUP_WORDS = {
     "memory_requests": "%s requests before the memory is read",
     "shutdown_poll_interval_s": "the stdlib's poll interval of %s s",
     "analysis_hook": "trace hook: %s",
+    "round_process": "%s",
+    "cpus": "on %s",
     "floor_hook": "the empty hook on %s",
 }
 
