@@ -124,6 +124,9 @@ class Recording(object):
         self.child = []
         self.split = None  # in a forked child: where the child's own calls begin
         self.child_thread = None  # in a forked child: the id of its thread
+        # Closures over the containers above, not methods: see
+        # _first_call_function().
+        self.register_thread = self._register_function()
         self.first_call = self._first_call_function()
 
     active = _Flag("on", "Whether calls are recorded now.")
@@ -168,14 +171,23 @@ class Recording(object):
 
     # -- threads ----------------------------------------------------------
 
-    def register_thread(self, name, role, start):
-        """Add the calling thread's entry; *role* None: decided when the tree is built."""
-        thread_id = next(self.thread_ids)
-        if self.in_child:
-            thread_id = CHILD_BASE + thread_id  # renumbered when the parent merges
-        self.threads.append((thread_id, name, role, start, os.getpid() if self.in_child else None))
-        self.local.thread_id = thread_id
-        return thread_id
+    def _register_function(self):
+        """The recording's ``register_thread(name, role, start)``: add the calling thread's entry, return its id.
+
+        *role* None: decided when the tree is built.
+        """
+        child, thread_ids, threads_append, local = self.child, self.thread_ids, self.threads.append, self.local
+
+        def register_thread(name, role, start):
+            thread_id = next(thread_ids)
+            in_child = bool(child)
+            if in_child:
+                thread_id += CHILD_BASE  # renumbered when the parent merges
+            threads_append((thread_id, name, role, start, os.getpid() if in_child else None))
+            local.thread_id = thread_id
+            return thread_id
+
+        return register_thread
 
     def _first_call_function(self):
         """The recording's ``first_call(frame, info, owner)``: register the calling thread, record its first call.
@@ -187,13 +199,11 @@ class Recording(object):
         thread-per-request server.  For the same reason it is a closure over
         the recording's containers (the same objects for its life), not a
         method reading them from ``self`` (callgrind, 3.6: 2,300 instructions
-        a thread less), and it writes register_thread() out (1,200 on 3.9).
-        It does not hold the recording itself, which holds it: a cycle only
-        the garbage collector would free.
+        a thread less).  It does not hold the recording itself, which holds
+        it: a cycle only the garbage collector would free.
         """
-        child = self.child
-        local, pending_pop, thread_ids = self.local, self.pending_starts.pop, self.thread_ids
-        threads_append, raw_extend = self.threads.append, self.raw.extend
+        local, pending_pop, raw_extend = self.local, self.pending_starts.pop, self.raw.extend
+        register_thread = self.register_thread
         current_thread = threading.current_thread
 
         def first_call(frame, info, owner):
@@ -211,12 +221,7 @@ class Recording(object):
             except BaseException:
                 local.thread_id = NEW_THREAD
                 raise
-            thread_id = next(thread_ids)
-            in_child = bool(child)
-            if in_child:
-                thread_id += CHILD_BASE
-            threads_append((thread_id, name, None, start, os.getpid() if in_child else None))
-            local.thread_id = thread_id
+            thread_id = register_thread(name, None, start)
             caller = frame.f_back
             if caller is None:
                 raw_extend((id(frame), None, thread_id, info.index, owner, None, None))
