@@ -34,9 +34,9 @@ import tempfile
 import threading
 
 import benchlib
-from benchlib import median, progress
+from benchlib import median, progress, which
 from httpload import handler_class as http_handler_class
-from httpload import run, stdlib_threading_http_server, which, wrk, write_wrk_script
+from httpload import run, stdlib_threading_http_server, wrk, write_wrk_script
 
 try:
     import compatserver.http as compat_http

@@ -410,7 +410,7 @@ def pinning():
         if len(allowed) < 2:
             return None, None, "this process may use one CPU only: every round already runs on one"
         return [], str(allowed[-1]), allowed[-1]
-    taskset = _which("taskset")
+    taskset = benchlib.which("taskset")
     if taskset is None:
         return None, None, "no os.sched_setaffinity on Python %s and no taskset on PATH" % (
             benchlib.platform.python_version(),)
@@ -420,14 +420,6 @@ def pinning():
     if count < 2:
         return None, None, "this machine has one CPU: every round already runs on one"
     return [taskset, "-c", str(count - 1)], "-", count - 1
-
-
-def _which(program):
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        path = os.path.join(directory, program)
-        if directory and os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
 
 
 _WORKER_CODE = "import sys; sys.path.insert(0, %r); import bench_trace; bench_trace.worker()" % HERE

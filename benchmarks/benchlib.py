@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import numbers
+import os
 import platform
 import re
 import sys
@@ -62,6 +63,15 @@ def progress(message, *args):
         message = message % args
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def which(name):
+    """The path of program *name* on ``PATH``, or None (2.7 has no shutil.which)."""
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(d, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def communicate(proc, timeout):

@@ -42,15 +42,6 @@ end
 """
 
 
-def which(name):
-    """The path of program *name* on ``PATH``, or None (2.7 has no shutil.which)."""
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        path = os.path.join(d, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
-
-
 def stdlib_threading_http_server():
     """``http.server.ThreadingHTTPServer`` (3.7+), or what 3.7 defines, before."""
     cls = getattr(BaseHTTPServer, "ThreadingHTTPServer", None)

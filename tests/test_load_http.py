@@ -26,13 +26,14 @@ from conftest_serve import TIMEOUT, serving
 # the benchmark measures is what these tests check.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "benchmarks"))
+import benchlib  # noqa: E402
 import httpload  # noqa: E402
 
 BODY = b"".join(b"line %04d of the file that every client checks\n" % i for i in range(200))
 
 
-WRK = httpload.which("wrk")
-CURL = httpload.which("curl")
+WRK = benchlib.which("wrk")
+CURL = benchlib.which("curl")
 needs_wrk = pytest.mark.skipif(
     WRK is None, reason="wrk is not installed (Debian package wrk; make test installs it)")
 needs_curl = pytest.mark.skipif(
