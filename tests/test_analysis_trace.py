@@ -1,6 +1,7 @@
 """analysis.trace: owners through the MRO, filters, hops, and leaving no trace behind."""
 import copy
 import gc
+import itertools
 import json
 import os
 import sys
@@ -945,6 +946,30 @@ def test_a_call_with_no_caller_is_recorded(kind):
     assert (bottom.function, bottom.parent, bottom.call_file, bottom.call_line) == (
         "bottom_of_its_thread", None, None, None)
     assert (helper.function, helper.parent, helper.thread) == ("helper", bottom.id, bottom.thread)
+
+
+def bottom_again(done):
+    Child().helper()
+    if done is not None:
+        done.set()
+
+
+@pytest.mark.parametrize("kind", [k for k in TRACERS if k in ("instrument", "sys.monitoring")])
+def test_calls_with_no_caller_in_a_thread_already_seen(kind):
+    # starmap() run by list() in a new thread calls the function twice from C:
+    # no caller either time.  The first call registers the thread, the
+    # second is recorded in it (the recording code's NO_CALLER branch).
+    done = threading.Event()
+    tracer = Tracer([HERE], tracer=kind)
+    with tracer:
+        _thread.start_new_thread(list, (itertools.starmap(globals()["bottom_again"], [(None,), (done,)]),))
+        assert done.wait(10)
+    calls = tracer.trace("bottom").calls
+    assert [c.function for c in calls] == ["bottom_again", "helper", "bottom_again", "helper"]
+    first, first_helper, second, second_helper = calls
+    assert [(c.parent, c.call_file, c.call_line) for c in (first, second)] == [(None, None, None)] * 2
+    assert len(set(c.thread for c in calls)) == 1
+    assert (first_helper.parent, second_helper.parent) == (first.id, second.id)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
