@@ -72,10 +72,10 @@ LOCALS = ("_analysis_frame", "_analysis_caller", "_analysis_owner", "_analysis_t
 # and no test: 310 instructions less a call, 3.9).
 # A call with no caller (a thread's target run from C) has NO_CALLER in
 # ``_analysis_caller``, an object with a frame's attributes: the call from
-# a recorded caller, nearly every call, is then two attribute reads, an
-# ``is`` and the record, with no test of None on its way (callgrind, 3.9:
-# 3,000 fewer of the 77,000 instructions analysis adds to an echo request,
-# where runs differ by 1,000).
+# a recorded caller, nearly every call, is then three attribute reads
+# (``f_back``, ``f_code``, ``co_filename``), an ``is`` and the record, with
+# no test of None on its way (callgrind, 3.9: 3,000 fewer of the 77,000
+# instructions analysis adds to an echo request, where runs differ by 1,000).
 # No test of Recording.active: the code records from install() to
 # uninstall(), which restores the originals, on failure too (see
 # Backend.fail).  Until December 2026 it began ``if "__analysis:on__":``,

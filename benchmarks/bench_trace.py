@@ -29,9 +29,9 @@ analysis/viztracer ratios 1.10-1.19 in four runs, where the fastest-of-7
 ratio was 1.01 and 1.02 in two of them), while with each implementation
 alone in a process analysis/viztracer was 0.89-0.98 by the median round
 (3.6-3.9, three processes each; 0.87-1.06 by the fastest, 11 of 12 below
-1).  What one tool leaves in the heap
-(viztracer's buffers, analysis's records) is not the next one's cost; a
-user traces a server in a process of its own, and so does this benchmark.
+1).  What one tool leaves in the heap (viztracer's buffers, analysis's
+records) is not the next one's cost; a user traces a server in a process of
+its own, and so does this benchmark.
 
 ``untraced``
     no hook at all.
