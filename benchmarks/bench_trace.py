@@ -67,11 +67,27 @@ its own, and so does this benchmark.
     calls, ``calls_per_request`` 4-6 where analysis records 14-17), not as
     a bound.
 
-Targets (issue 13), on the pinned rounds: analysis/viztracer < 1 on
-3.6-3.13, analysis/untraced <= 1.3 on 2.7 (neither tool exists there); below
-hunter too.  Where the process cannot be pinned (one CPU, or neither
-``os.sched_setaffinity`` nor ``taskset``), the targets are on the rounds on
-every CPU, and the pinned ones are skipped with the reason.
+Paired rounds: after the 7 passes of every implementation come 20 more of
+the pair the target compares (``untraced``, ``analysis``, ``viztracer``),
+pinned, and each pass's analysis/viztracer ratio is one pair.  Over the 27
+pairs the benchmark reports the median ratio (``_1cpu_paired``) and the
+sign test's 95% interval of that median (``_paired_low``, ``_paired_high``;
+benchlib.median_interval()).  The fastest of 7 rounds is the least disturbed
+figure of one implementation, but two implementations that differ by less
+than the machine's noise swap places from run to run on it: in two runs at
+the same commit (December 2026), analysis/viztracer was 1.003 then 0.953 on
+3.6, and 0.951 then 1.012 on 3.9.  The interval says whether a difference
+is larger than that noise: 61 pairs of pinned rounds, each in a process of
+its own, gave medians of 0.977 [0.969, 0.987] on 3.6 and 0.993 [0.981,
+1.006] on 3.9.
+
+Targets (issue 13), on the pinned rounds: analysis below viztracer by the
+whole interval (``_paired_high`` < 1) on 3.6-3.13; on 2.7, where neither
+viztracer nor hunter installs, ``_paired_high`` of analysis/untraced <= 1.3;
+below hunter too (the fastest rounds: 0.2-0.5, no interval needed).  Where
+the process cannot be pinned (one CPU, or neither ``os.sched_setaffinity``
+nor ``taskset``), the targets are on the rounds on every CPU, and the
+pinned ones are skipped with the reason.
 """
 from __future__ import division, print_function
 
@@ -116,7 +132,7 @@ FILES = [os.path.splitext(m.__file__)[0] + ".py" for m in (socketserver, example
 
 def _target():
     # Issue 13: on 2.7, where neither viztracer nor hunter installs, the
-    # bound is the untraced run's; on 3.6+ it is viztracer (see main()).
+    # bound is the untraced run's; on 3.6+ it is viztracer's (see main()).
     if sys.version_info[0] == 2:
         return ("<=", 1.3)
     return None
@@ -367,6 +383,9 @@ def implementations():
     return impls
 
 
+# Passes of the target's pair (untraced, analysis, viztracer) after the
+# passes of every implementation, for the paired ratios.
+PAIRED_PASSES = 20
 # Requests run before the timed round in each worker: imports, first
 # connections, code object caches, the tracer's first decisions.
 WARMUP = 50
@@ -443,6 +462,7 @@ def main():
     report = benchlib.Report("trace", quick=args.quick)
     requests = 100 if args.quick else 2000
     passes = 1 if args.quick else 7
+    paired_passes = 5 if args.quick else PAIRED_PASSES
     warmup = 10 if args.quick else WARMUP
     # Which implementations run here: each is built once in this process,
     # to know its version or why it is skipped; the rounds build their own.
@@ -507,6 +527,17 @@ def main():
                     flow_calls[name] = figures["flow_calls"]
                 benchlib.progress("round %d %-4s %-18s %.3f s wall %.3f s CPU", r + 1, mode, name,
                                   figures["seconds"], figures["cpu"])
+    # The pair the target compares, run again and again side by side in the
+    # target's mode (see "Paired rounds" in the module's docstring).
+    target_mode, prefix, pin = modes[-1]
+    against = "viztracer" if "viztracer" in impls else "untraced"
+    pair = ["untraced", "analysis"] + (["viztracer"] if against == "viztracer" else [])
+    paired = dict((name, list(times[target_mode, name])) for name in pair)
+    for r in range(paired_passes):
+        for name in (pair if r % 2 == 0 else [pair[0]] + pair[:0:-1]):
+            figures = run_worker(name, requests, warmup, prefix, pin)
+            paired[name].append(figures["seconds"])
+            benchlib.progress("paired round %d %-4s %-18s %.3f s wall", r + 1, target_mode, name, figures["seconds"])
     # The machine is shared and noisy (another interpreter's tests run at
     # the same time): a round can only be slowed down by that, never sped
     # up, so each implementation's fastest round is its least disturbed
@@ -536,14 +567,27 @@ def main():
     target_metric = metrics[-1]
     for metric in metrics:
         for name in impls[1:]:
-            target = _target() if name == "analysis" and metric == target_metric else None
-            report.ratio(metric, name, "untraced", target=target)
+            report.ratio(metric, name, "untraced")
         report.ratio(metric, "analysis", "floor")
         if "analysis-settrace" in impls:
             report.ratio(metric, "analysis-settrace", "floor")
-        for other in ("viztracer", "hunter"):
-            if other in impls:
-                report.ratio(metric, "analysis", other, target=("<", 1) if metric == target_metric else None)
+        if "viztracer" in impls:
+            report.ratio(metric, "analysis", "viztracer")
+        if "hunter" in impls:
+            report.ratio(metric, "analysis", "hunter", target=("<", 1) if metric == target_metric else None)
+    # The target: analysis below viztracer (2.7: within 1.3x untraced) by
+    # the whole interval of the paired rounds' median ratio.
+    ratios = [a / b for a, b in zip(paired["analysis"], paired[against])]
+    report.ratio(target_metric + "_paired", "analysis", against, value=benchlib.median(ratios))
+    interval = benchlib.median_interval(ratios)
+    if interval is None:
+        report.skip("analysis", "%d pairs of rounds: too few for a 95%% interval" % len(ratios),
+                    metric=target_metric + "_paired_high")
+    else:
+        report.ratio(target_metric + "_paired_low", "analysis", against, value=interval[0])
+        report.ratio(target_metric + "_paired_high", "analysis", against, value=interval[1],
+                     target=_target() if against == "untraced" else ("<", 1))
+    report.setup["paired_rounds"] = len(ratios)
     for name in impls[1:]:
         report.ratio("echo_%d_cpu" % requests, name, "untraced")
     report.emit()

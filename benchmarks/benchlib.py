@@ -110,6 +110,30 @@ def median(values):
     return percentile(values, 50)
 
 
+def median_interval(values, confidence=0.95):
+    """An interval that holds the median of the distribution *values* come from: ``(low, high)``, or None.
+
+    The sign test's interval, which assumes nothing of the distribution:
+    each value lies above the median with probability 1/2, so the k-th
+    smallest and the k-th largest of n values bracket it unless k-1 or fewer
+    of them fall on one side, a binomial (n, 1/2) tail.  k is the largest
+    for which both tails together are at most ``1 - confidence``.  None when
+    there are too few values for any k (fewer than 6 at 0.95).
+    """
+    data = sorted(values)
+    n = len(data)
+    tail = (1.0 - confidence) / 2
+    k = 0
+    term = cumulative = 0.5 ** n  # P(X = 0), P(X <= 0)
+    while cumulative <= tail and k < n // 2:
+        k += 1
+        term = term * (n - k + 1) / k  # P(X = k)
+        cumulative += term
+    if k == 0:
+        return None
+    return data[k - 1], data[n - k]
+
+
 def _is_number(value):
     return (isinstance(value, numbers.Real) and not isinstance(value, bool)
             and not (isinstance(value, float) and (math.isnan(value) or math.isinf(value))))

@@ -79,6 +79,31 @@ def test_percentile_interpolates_like_numpy():
         benchlib.percentile([1], 101)
 
 
+def _binomial_tail(n, k):
+    # P(X <= k) for X ~ Binomial(n, 1/2), exactly, from factorials.
+    from fractions import Fraction
+    from math import factorial
+    return sum(Fraction(factorial(n), factorial(i) * factorial(n - i)) for i in range(k + 1)) / 2 ** n
+
+
+@pytest.mark.parametrize("n, ranks", [(6, (1, 6)), (10, (2, 9)), (20, (6, 15)), (27, (8, 20)), (61, (23, 39))])
+def test_median_interval_is_the_sign_test_interval(n, ranks):
+    # Values given out of order, so that the function sorts them.
+    values = [float(v) for v in reversed(range(1, n + 1))]
+    low, high = benchlib.median_interval(values)
+    assert (low, high) == ranks
+    # The ranks are the widest-but-one: k-1 values outside on a side keeps
+    # the two tails within 5%, k does not.
+    k = ranks[0]
+    assert 2 * _binomial_tail(n, k - 1) <= 0.05 < 2 * _binomial_tail(n, k)
+
+
+def test_median_interval_needs_six_values_at_95_percent():
+    assert benchlib.median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None
+    assert benchlib.median_interval([]) is None
+    assert benchlib.median_interval([1.0, 2.0, 3.0, 4.0, 5.0], confidence=0.9) == (1.0, 5.0)
+
+
 def test_validate_accepts_the_readme_example():
     assert benchlib.validate(good(), "server") == []
     # The same object after a JSON round trip (unicode strings on Python 2).

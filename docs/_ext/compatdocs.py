@@ -463,6 +463,12 @@ METRIC_WORDS = {
     "echo_2000_wall_median": "Time to serve 2000 requests (wall clock), median",
     "echo_2000_wall_1cpu": "Time to serve 2000 requests pinned to one CPU (wall clock)",
     "echo_2000_wall_1cpu_median": "Time to serve 2000 requests pinned to one CPU (wall clock), median",
+    "echo_2000_wall_1cpu_paired": "Time to serve 2000 requests pinned to one CPU, "
+                                  "median of the ratios of rounds run side by side",
+    "echo_2000_wall_1cpu_paired_low": "Time to serve 2000 requests pinned to one CPU, "
+                                      "low end of the 95% interval of that median",
+    "echo_2000_wall_1cpu_paired_high": "Time to serve 2000 requests pinned to one CPU, "
+                                       "high end of the 95% interval of that median",
     "echo_2000_cpu": "CPU time to serve 2000 requests",
     "calls_per_request": "Calls traced per request",
 }
@@ -511,6 +517,7 @@ SETUP_WORDS = {
     "round_process": "%s",
     "cpus": "on %s",
     "floor_hook": "the empty hook on %s",
+    "paired_rounds": "%s pairs of rounds run side by side for the median ratio",
 }
 
 
