@@ -84,10 +84,10 @@ its own, gave medians of 0.977 [0.969, 0.987] on 3.6 and 0.993 [0.981,
 Targets (issue 13), on the pinned rounds: analysis below viztracer by the
 whole interval (``_paired_high`` < 1) on 3.6-3.13; on 2.7, where neither
 viztracer nor hunter installs, ``_paired_high`` of analysis/untraced <= 1.3;
-below hunter too (the fastest rounds: 0.2-0.5, no interval needed).  Where
-the process cannot be pinned (one CPU, or neither ``os.sched_setaffinity``
-nor ``taskset``), the targets are on the rounds on every CPU, and the
-pinned ones are skipped with the reason.
+below hunter too, on the fastest rounds (0.17-0.42 in December 2026: no
+interval needed).  Where the process cannot be pinned (one CPU, or neither
+``os.sched_setaffinity`` nor ``taskset``), the targets are on the rounds on
+every CPU, and the pinned ones are skipped with the reason.
 """
 from __future__ import division, print_function
 
